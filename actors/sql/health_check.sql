@@ -1,0 +1,2 @@
+-- Is the instance accepting queries?
+SELECT 1

@@ -1,0 +1,277 @@
+//! PgSupervisor: owns the connection pool to the PostgreSQL instance and knows whether
+//! the instance is up. Every connection carries `application_name = 'temboard-agent'`,
+//! a statement timeout and a lock timeout. When the instance is down, a request fails
+//! at once with the reason (no retry loop, no hang), and the pool recovers by itself
+//! when the instance comes back: broken connections are dropped and each one is
+//! checked when handed out. It runs on its own arbiter so that PostgreSQL I/O never
+//! competes with the other actors.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use bb8_postgres::PostgresConnectionManager;
+use chrono::{DateTime, Local};
+use tokio_postgres::NoTls;
+
+use crate::error::Error;
+
+pub type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
+
+/// How to reach the instance.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    /// A directory (unix socket) or a host name / address.
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+    pub connect_timeout: Duration,
+    pub pool_size: u32,
+    pub health_interval: Duration,
+}
+
+impl PgSettings {
+    fn client_config(&self) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .dbname(&self.dbname)
+            .application_name("temboard-agent")
+            .connect_timeout(self.connect_timeout)
+            .options(format!(
+                "-c statement_timeout={} -c lock_timeout={}",
+                self.statement_timeout_ms, self.lock_timeout_ms
+            ));
+        if let Some(password) = &self.password {
+            config.password(password);
+        }
+        config
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceState {
+    Unknown,
+    Up,
+    Down,
+}
+
+impl InstanceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Unknown => "unknown",
+            InstanceState::Up => "up",
+            InstanceState::Down => "down",
+        }
+    }
+}
+
+pub struct PgSupervisor {
+    pool: Pool,
+    settings: PgSettings,
+    state: InstanceState,
+    since: DateTime<Local>,
+    checking: bool,
+    log: slog::Logger,
+}
+
+impl PgSupervisor {
+    pub fn new(settings: PgSettings, log: slog::Logger) -> PgSupervisor {
+        let manager = PostgresConnectionManager::new(settings.client_config(), NoTls);
+        let pool = bb8::Pool::builder()
+            .max_size(settings.pool_size.max(1))
+            .min_idle(None)
+            .connection_timeout(settings.connect_timeout)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            // Fail fast when the instance is down instead of retrying until the timeout.
+            .retry_connection(false)
+            // A connection that died with a restart must never be handed out.
+            .test_on_check_out(true)
+            .build_unchecked(manager);
+        PgSupervisor {
+            pool,
+            settings,
+            state: InstanceState::Unknown,
+            since: Local::now(),
+            checking: false,
+            log,
+        }
+    }
+
+    pub fn start_in_own_arbiter(settings: PgSettings, log: slog::Logger) -> Addr<PgSupervisor> {
+        let arbiter = Arbiter::new();
+        PgSupervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+            PgSupervisor::new(settings, log)
+        })
+    }
+
+    fn set_state(&mut self, state: InstanceState, reason: Option<&str>) {
+        if state == self.state {
+            return;
+        }
+        match state {
+            InstanceState::Up => slog::info!(self.log, "PostgreSQL is up";
+                "host" => &self.settings.host, "port" => self.settings.port),
+            _ => slog::warn!(self.log, "PostgreSQL is unreachable";
+                "host" => &self.settings.host, "port" => self.settings.port,
+                "reason" => reason.unwrap_or("")),
+        }
+        self.state = state;
+        self.since = Local::now();
+    }
+
+    fn check_health(&mut self, ctx: &mut Context<Self>) {
+        // A check never overlaps the previous one.
+        if self.checking {
+            return;
+        }
+        self.checking = true;
+        let pool = self.pool.clone();
+        let check = async move {
+            let conn = pool.get().await.map_err(unreachable)?;
+            conn.simple_query(include_str!("../sql/health_check.sql"))
+                .await
+                .map_err(|e| Error::query("health check", e))?;
+            Ok::<(), Error>(())
+        };
+        ctx.spawn(check.into_actor(self).map(|result, act, _| {
+            act.checking = false;
+            match result {
+                Ok(()) => act.set_state(InstanceState::Up, None),
+                Err(err) => act.set_state(InstanceState::Down, Some(&err.to_string())),
+            }
+        }));
+    }
+}
+
+fn unreachable(err: bb8::RunError<tokio_postgres::Error>) -> Error {
+    match err {
+        bb8::RunError::User(e) => Error::PgUnreachable(describe_pg_error(&e)),
+        bb8::RunError::TimedOut => {
+            Error::PgUnreachable("timed out waiting for a connection".to_string())
+        }
+    }
+}
+
+/// tokio-postgres puts the useful part (the OS error, the server message) in the source.
+fn describe_pg_error(err: &tokio_postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        return db.message().to_string();
+    }
+    match std::error::Error::source(err) {
+        Some(source) => format!("{err}: {source}"),
+        None => err.to_string(),
+    }
+}
+
+impl Actor for PgSupervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.check_health(ctx);
+        ctx.run_interval(self.settings.health_interval, |act, ctx| act.check_health(ctx));
+    }
+}
+
+/// What /discover tells of the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceFacts {
+    pub version: String,
+    pub server_version: String,
+    pub server_version_num: i32,
+    pub data_directory: String,
+    pub port: i32,
+    pub block_size: i32,
+}
+
+impl InstanceFacts {
+    /// "PostgreSQL 15.18" from "15.18 (Debian 15.18-0+deb12u1)".
+    pub fn version_summary(&self) -> String {
+        let short = self.server_version.split_whitespace().next().unwrap_or("");
+        format!("PostgreSQL {short}")
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<InstanceFacts, Error>")]
+pub struct DiscoverInstance;
+
+impl Handler<DiscoverInstance> for PgSupervisor {
+    type Result = ResponseActFuture<Self, Result<InstanceFacts, Error>>;
+
+    fn handle(&mut self, _: DiscoverInstance, _: &mut Self::Context) -> Self::Result {
+        let pool = self.pool.clone();
+        let query = async move {
+            let conn = pool.get().await.map_err(unreachable)?;
+            let row = conn
+                .query_one(include_str!("../sql/discover.sql"), &[])
+                .await
+                .map_err(|e| Error::query("discover", describe_pg_error(&e)))?;
+            Ok(InstanceFacts {
+                version: row.get("version"),
+                server_version: row.get("server_version"),
+                server_version_num: row.get("server_version_num"),
+                data_directory: row.get("data_directory"),
+                port: row.get("port"),
+                block_size: row.get("block_size"),
+            })
+        };
+        Box::pin(query.into_actor(self).map(|result, act, _| {
+            // A request is a fresher health check than the timer.
+            match &result {
+                Ok(_) => act.set_state(InstanceState::Up, None),
+                Err(Error::PgUnreachable(why)) => {
+                    let why = why.clone();
+                    act.set_state(InstanceState::Down, Some(&why))
+                }
+                Err(_) => {}
+            }
+            result
+        }))
+    }
+}
+
+/// The instance state and since when it holds.
+#[derive(Debug, Clone, MessageResponse)]
+pub struct InstanceStatus {
+    pub state: InstanceState,
+    pub since: DateTime<Local>,
+}
+
+#[derive(Message)]
+#[rtype(result = "InstanceStatus")]
+pub struct GetInstanceState;
+
+impl Handler<GetInstanceState> for PgSupervisor {
+    type Result = InstanceStatus;
+
+    fn handle(&mut self, _: GetInstanceState, _: &mut Self::Context) -> Self::Result {
+        InstanceStatus {
+            state: self.state,
+            since: self.since,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_summary_keeps_the_number_only() {
+        let facts = InstanceFacts {
+            version: String::new(),
+            server_version: "15.18 (Debian 15.18-0+deb12u1)".to_string(),
+            server_version_num: 150018,
+            data_directory: String::new(),
+            port: 5432,
+            block_size: 8192,
+        };
+        assert_eq!(facts.version_summary(), "PostgreSQL 15.18");
+    }
+}

@@ -1,0 +1,340 @@
+//! SessionRegistry: the users of the agent, their login sessions, and the brute-force
+//! guard of the login endpoint. It owns the users (replaced whole on SIGHUP), the live
+//! sessions (idle expiry, a cap with the least recently used evicted) and the recent
+//! failed logins of each client address. Password checks run on a blocking thread and
+//! the slow-down of a guessing client is a timer inside the reply, so neither holds
+//! this actor nor an HTTP worker: other logins and requests go on meanwhile.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use rand::RngCore;
+
+use crate::notification_log::{NotificationLog, Notify};
+use crate::users::{self, Users};
+
+/// The tunables of sessions and of the brute-force guard.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub idle_timeout: Duration,
+    pub max_sessions: usize,
+    /// Failed logins per address and minute answered without delay.
+    pub free_failures: u32,
+    /// Failed logins per address within `lockout_window` that lock it out.
+    pub lockout_failures: u32,
+    pub lockout_window: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            idle_timeout: Duration::from_secs(3600),
+            max_sessions: 100,
+            free_failures: 5,
+            lockout_failures: 20,
+            lockout_window: Duration::from_secs(600),
+        }
+    }
+}
+
+const DELAY_STEP: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(10);
+const FREE_WINDOW: Duration = Duration::from_secs(60);
+/// Bounds the memory an attacker rotating addresses can make us spend.
+const MAX_TRACKED_ADDRESSES: usize = 100_000;
+
+struct Session {
+    username: String,
+    last_used: Instant,
+}
+
+pub struct SessionRegistry {
+    users: Users,
+    settings: SessionSettings,
+    sessions: HashMap<String, Session>,
+    failures: HashMap<IpAddr, VecDeque<Instant>>,
+    in_flight: HashMap<IpAddr, u32>,
+    notifications: Recipient<Notify>,
+    log: slog::Logger,
+}
+
+impl SessionRegistry {
+    pub fn new(
+        users: Users,
+        settings: SessionSettings,
+        notifications: Addr<NotificationLog>,
+        log: slog::Logger,
+    ) -> SessionRegistry {
+        SessionRegistry {
+            users,
+            settings,
+            sessions: HashMap::new(),
+            failures: HashMap::new(),
+            in_flight: HashMap::new(),
+            notifications: notifications.recipient(),
+            log,
+        }
+    }
+
+    fn recent_failures(&self, client: &IpAddr, within: Duration) -> u32 {
+        let now = Instant::now();
+        self.failures.get(client).map_or(0, |times| {
+            times.iter().filter(|t| now - **t < within).count() as u32
+        })
+    }
+
+    fn locked_out(&self, client: &IpAddr) -> Option<Duration> {
+        let failures = self.recent_failures(client, self.settings.lockout_window);
+        let pending = self.in_flight.get(client).copied().unwrap_or(0);
+        if failures + pending < self.settings.lockout_failures {
+            return None;
+        }
+        // The address is free again when the oldest failure still counted leaves the window.
+        let oldest = self.failures.get(client)?.front()?;
+        Some(self.settings.lockout_window.saturating_sub(oldest.elapsed()))
+    }
+
+    /// Records a failure and returns how long to hold the answer.
+    fn record_failure(&mut self, client: IpAddr) -> Duration {
+        if self.failures.len() >= MAX_TRACKED_ADDRESSES && !self.failures.contains_key(&client) {
+            self.purge();
+        }
+        let times = self.failures.entry(client).or_default();
+        times.push_back(Instant::now());
+        let keep = self.settings.lockout_failures.max(1) as usize;
+        while times.len() > keep {
+            times.pop_front();
+        }
+        let last_minute = self.recent_failures(&client, FREE_WINDOW);
+        let beyond = last_minute.saturating_sub(self.settings.free_failures);
+        (DELAY_STEP * beyond).min(MAX_DELAY)
+    }
+
+    fn create_session(&mut self, username: &str) -> String {
+        while self.sessions.len() >= self.settings.max_sessions.max(1) {
+            let Some(oldest) = self
+                .sessions
+                .iter()
+                .min_by_key(|(_, s)| s.last_used)
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            if let Some(evicted) = self.sessions.remove(&oldest) {
+                slog::info!(self.log, "session cap reached: evicted the least recently used session";
+                    "user" => evicted.username);
+            }
+        }
+        let id = new_session_id();
+        self.sessions.insert(
+            id.clone(),
+            Session {
+                username: username.to_string(),
+                last_used: Instant::now(),
+            },
+        );
+        id
+    }
+
+    fn purge(&mut self) {
+        let idle = self.settings.idle_timeout;
+        self.sessions.retain(|_, s| s.last_used.elapsed() < idle);
+        let window = self.settings.lockout_window.max(FREE_WINDOW);
+        self.failures.retain(|_, times| {
+            times.retain(|t| t.elapsed() < window);
+            !times.is_empty()
+        });
+    }
+
+    fn done_in_flight(&mut self, client: &IpAddr) {
+        if let Some(n) = self.in_flight.get_mut(client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.in_flight.remove(client);
+            }
+        }
+    }
+
+    /// Writes to the audit trail and waits until it is on disk. A failing store is
+    /// logged but does not lock DBAs out of their agent.
+    fn notify(&self, username: &str, message: String) -> impl std::future::Future<Output = ()> {
+        let sent = self.notifications.send(Notify::new(username, message));
+        let log = self.log.clone();
+        async move {
+            match sent.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => slog::error!(log, "cannot write notification"; "error" => %err),
+                Err(err) => slog::error!(log, "notification log did not answer"; "error" => %err),
+            }
+        }
+    }
+}
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Actor for SessionRegistry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(Duration::from_secs(30), |act, _| act.purge());
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    InvalidCredentials,
+    LockedOut { retry_after: Duration },
+}
+
+/// Check a user's password and open a session; answers the session id.
+#[derive(Message)]
+#[rtype(result = "Result<String, LoginError>")]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+    pub client: IpAddr,
+}
+
+impl Handler<Login> for SessionRegistry {
+    type Result = ResponseActFuture<Self, Result<String, LoginError>>;
+
+    fn handle(&mut self, msg: Login, _: &mut Self::Context) -> Self::Result {
+        let client = msg.client;
+        if let Some(retry_after) = self.locked_out(&client) {
+            slog::warn!(self.log, "login refused: too many failed logins from this address";
+                "client" => %client, "user" => &msg.username);
+            return Box::pin(fut::ready(Err(LoginError::LockedOut { retry_after })));
+        }
+        *self.in_flight.entry(client).or_default() += 1;
+        let hash = self.users.get(&msg.username).cloned();
+        let Login {
+            username, password, ..
+        } = msg;
+        let user = username.clone();
+        let check = async move {
+            tokio::task::spawn_blocking(move || match hash {
+                Some(hash) => users::verify(&user, &password, &hash),
+                None => {
+                    users::verify_dummy(&password);
+                    false
+                }
+            })
+            .await
+            .unwrap_or(false)
+        };
+        Box::pin(check.into_actor(self).then(move |ok, act, _| {
+            act.done_in_flight(&client);
+            if ok {
+                let id = act.create_session(&username);
+                slog::info!(act.log, "login"; "user" => &username, "client" => %client);
+                let written = act.notify(&username, "Login".to_string());
+                Box::pin(async move {
+                    written.await;
+                    Ok(id)
+                }) as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>
+            } else {
+                let delay = act.record_failure(client);
+                slog::warn!(act.log, "failed login"; "user" => &username, "client" => %client,
+                    "answer_delay_ms" => delay.as_millis() as u64);
+                let written = act.notify(&username, format!("Failed login from {client}"));
+                Box::pin(async move {
+                    written.await;
+                    tokio::time::sleep(delay).await;
+                    Err(LoginError::InvalidCredentials)
+                })
+            }
+            .into_actor(act)
+        }))
+    }
+}
+
+/// Who owns this session id, if it is live. Using a session keeps it alive.
+#[derive(Message)]
+#[rtype(result = "Option<String>")]
+pub struct CheckSession {
+    pub id: String,
+}
+
+impl Handler<CheckSession> for SessionRegistry {
+    type Result = Option<String>;
+
+    fn handle(&mut self, msg: CheckSession, _: &mut Self::Context) -> Self::Result {
+        let idle = self.settings.idle_timeout;
+        let session = self.sessions.get_mut(&msg.id)?;
+        if session.last_used.elapsed() >= idle {
+            self.sessions.remove(&msg.id);
+            return None;
+        }
+        session.last_used = Instant::now();
+        Some(session.username.clone())
+    }
+}
+
+/// Close a session; answers the user name it belonged to, if it was live.
+#[derive(Message)]
+#[rtype(result = "Option<String>")]
+pub struct Logout {
+    pub id: String,
+}
+
+impl Handler<Logout> for SessionRegistry {
+    type Result = ResponseFuture<Option<String>>;
+
+    fn handle(&mut self, msg: Logout, _: &mut Self::Context) -> Self::Result {
+        let idle = self.settings.idle_timeout;
+        let Some(session) = self.sessions.remove(&msg.id) else {
+            return Box::pin(async { None });
+        };
+        if session.last_used.elapsed() >= idle {
+            return Box::pin(async { None });
+        }
+        slog::info!(self.log, "logout"; "user" => &session.username);
+        let written = self.notify(&session.username, "Logout".to_string());
+        Box::pin(async move {
+            written.await;
+            Some(session.username)
+        })
+    }
+}
+
+/// SIGHUP: the users file was read again. Sessions of removed users end.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReplaceUsers {
+    pub users: Users,
+    pub settings: SessionSettings,
+}
+
+impl Handler<ReplaceUsers> for SessionRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReplaceUsers, _: &mut Self::Context) {
+        let users = msg.users;
+        let before = self.sessions.len();
+        self.sessions.retain(|_, s| users.get(&s.username).is_some());
+        let ended = before - self.sessions.len();
+        slog::info!(self.log, "users reloaded"; "users" => users.len(), "sessions_ended" => ended);
+        self.users = users;
+        self.settings = msg.settings;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_64_lowercase_hex_and_unique() {
+        let a = new_session_id();
+        let b = new_session_id();
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(a, b);
+    }
+}
