@@ -5,6 +5,7 @@
 //! - `session_registry`: users, login sessions, brute-force guard.
 //! - `notification_log`: the audit trail, in the durable store.
 //! - `pg_supervisor`: the connection pool to the instance and its state.
+//! - `agent_status`: start and reload times of the agent.
 //! - `store`: the embedded SQLite database in `home` (what survives a restart).
 //! - `users`: the users file and password hashes (pure functions).
 //! - `host`: pure functions over /proc (memory, CPUs, host name).
@@ -13,6 +14,7 @@
 //! Invariants: an actor owns its state, nobody else holds it; SQL lives in `sql/`;
 //! every PostgreSQL query runs with a statement and a lock timeout.
 
+pub mod agent_status;
 pub mod error;
 pub mod host;
 pub mod notification_log;

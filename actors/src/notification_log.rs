@@ -134,8 +134,12 @@ mod tests {
         let store = Store::init(dir.path()).unwrap();
         let mut log = NotificationLog::open(&store, 3).unwrap();
         for i in 0..5 {
-            log.record("alice", &format!("m{i}"), at(&format!("2026-01-01T00:00:0{i}")))
-                .unwrap();
+            log.record(
+                "alice",
+                &format!("m{i}"),
+                at(&format!("2026-01-01T00:00:0{i}")),
+            )
+            .unwrap();
         }
         let rows = log.list(100).unwrap();
         let messages: Vec<_> = rows.iter().map(|n| n.message.as_str()).collect();

@@ -88,10 +88,9 @@ impl PgSupervisor {
             .min_idle(None)
             .connection_timeout(settings.connect_timeout)
             .idle_timeout(Some(Duration::from_secs(300)))
-            // Fail fast when the instance is down instead of retrying until the timeout.
             .retry_connection(false)
-            // A connection that died with a restart must never be handed out.
-            .test_on_check_out(true)
+            // `checkout` drops connections that died with a restart.
+            .test_on_check_out(false)
             .build_unchecked(manager);
         PgSupervisor {
             pool,
@@ -105,9 +104,7 @@ impl PgSupervisor {
 
     pub fn start_in_own_arbiter(settings: PgSettings, log: slog::Logger) -> Addr<PgSupervisor> {
         let arbiter = Arbiter::new();
-        PgSupervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-            PgSupervisor::new(settings, log)
-        })
+        PgSupervisor::start_in_arbiter(&arbiter.handle(), move |_| PgSupervisor::new(settings, log))
     }
 
     fn set_state(&mut self, state: InstanceState, reason: Option<&str>) {
@@ -133,7 +130,7 @@ impl PgSupervisor {
         self.checking = true;
         let pool = self.pool.clone();
         let check = async move {
-            let conn = pool.get().await.map_err(unreachable)?;
+            let conn = checkout(&pool).await?;
             conn.simple_query(include_str!("../sql/health_check.sql"))
                 .await
                 .map_err(|e| Error::query("health check", e))?;
@@ -147,6 +144,36 @@ impl PgSupervisor {
             }
         }));
     }
+}
+
+pub type Connection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<NoTls>>;
+
+/// A live connection from the pool. bb8 alone would wait for its whole timeout when the
+/// instance is down and then report a bare "timed out"; connecting ourselves when no
+/// connection is idle fails at once with the real reason (no such socket, refused,
+/// authentication failed). A connection whose server went away (restart) is dropped
+/// instead of being handed out.
+pub async fn checkout(pool: &Pool) -> Result<Connection<'_>, Error> {
+    let max_size = pool.state().connections.max(1) + 8;
+    for _ in 0..max_size {
+        let state = pool.state();
+        if state.idle_connections == 0 {
+            let fresh = pool
+                .dedicated_connection()
+                .await
+                .map_err(|e| Error::PgUnreachable(describe_pg_error(&e)))?;
+            // A full pool refuses it: another request just returned one.
+            let _ = pool.add(fresh);
+        }
+        let conn = pool.get().await.map_err(unreachable)?;
+        if !conn.is_closed() {
+            return Ok(conn);
+        }
+        // Dropping a closed connection takes it out of the pool.
+    }
+    Err(Error::PgUnreachable(
+        "every pooled connection was closed by the server".to_string(),
+    ))
 }
 
 fn unreachable(err: bb8::RunError<tokio_postgres::Error>) -> Error {
@@ -174,7 +201,9 @@ impl Actor for PgSupervisor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.check_health(ctx);
-        ctx.run_interval(self.settings.health_interval, |act, ctx| act.check_health(ctx));
+        ctx.run_interval(self.settings.health_interval, |act, ctx| {
+            act.check_health(ctx)
+        });
     }
 }
 
@@ -207,7 +236,7 @@ impl Handler<DiscoverInstance> for PgSupervisor {
     fn handle(&mut self, _: DiscoverInstance, _: &mut Self::Context) -> Self::Result {
         let pool = self.pool.clone();
         let query = async move {
-            let conn = pool.get().await.map_err(unreachable)?;
+            let conn = checkout(&pool).await?;
             let row = conn
                 .query_one(include_str!("../sql/discover.sql"), &[])
                 .await

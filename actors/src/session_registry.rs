@@ -93,7 +93,11 @@ impl SessionRegistry {
         }
         // The address is free again when the oldest failure still counted leaves the window.
         let oldest = self.failures.get(client)?.front()?;
-        Some(self.settings.lockout_window.saturating_sub(oldest.elapsed()))
+        Some(
+            self.settings
+                .lockout_window
+                .saturating_sub(oldest.elapsed()),
+        )
     }
 
     /// Records a failure and returns how long to hold the answer.
@@ -317,7 +321,8 @@ impl Handler<ReplaceUsers> for SessionRegistry {
     fn handle(&mut self, msg: ReplaceUsers, _: &mut Self::Context) {
         let users = msg.users;
         let before = self.sessions.len();
-        self.sessions.retain(|_, s| users.get(&s.username).is_some());
+        self.sessions
+            .retain(|_, s| users.get(&s.username).is_some());
         let ended = before - self.sessions.len();
         slog::info!(self.log, "users reloaded"; "users" => users.len(), "sessions_ended" => ended);
         self.users = users;
@@ -334,7 +339,9 @@ mod tests {
         let a = new_session_id();
         let b = new_session_id();
         assert_eq!(a.len(), 64);
-        assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a, b);
     }
 }

@@ -161,7 +161,9 @@ mod tests {
 
     #[test]
     fn bcrypt_2y_prefix_from_htpasswd_is_accepted() {
-        let line = bcrypt_line("bob", "pw").unwrap().replacen("$2b$", "$2y$", 1);
+        let line = bcrypt_line("bob", "pw")
+            .unwrap()
+            .replacen("$2b$", "$2y$", 1);
         let users = Users::parse(&line).unwrap();
         assert!(verify("bob", "pw", users.get("bob").unwrap()));
     }
@@ -194,8 +196,12 @@ mod tests {
         let users = Users::parse("# header\n\n").unwrap();
         assert!(users.is_empty());
         assert!(Users::parse("alice").unwrap_err().contains("line 1"));
-        assert!(Users::parse("\nalice:notahash").unwrap_err().contains("line 2"));
-        assert!(Users::parse("Al ice:$2b$xx").unwrap_err().contains("invalid user name"));
+        assert!(Users::parse("\nalice:notahash")
+            .unwrap_err()
+            .contains("line 2"));
+        assert!(Users::parse("Al ice:$2b$xx")
+            .unwrap_err()
+            .contains("invalid user name"));
     }
 
     #[test]

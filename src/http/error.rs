@@ -1,0 +1,78 @@
+//! ApiError: the one place where failures become HTTP status codes and the JSON error
+//! body `{"error": "..."}` of the spec. Internal failures are logged here with their
+//! detail; the client gets a message it can act on.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 406 `Parameter 'name' is malformed.`: the spec's answer to any bad input field.
+    pub fn malformed(name: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("Parameter '{name}' is malformed."),
+        )
+    }
+
+    pub fn bad_json(why: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("Invalid JSON body: {why}"))
+    }
+
+    pub fn invalid_session() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Invalid session.")
+    }
+
+    pub fn invalid_key() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Invalid key.")
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status.is_server_error() {
+            log::error!("{}", self.message);
+        }
+        HttpResponse::build(self.status).json(json!({ "error": self.message }))
+    }
+}
+
+impl From<actors::Error> for ApiError {
+    fn from(err: actors::Error) -> ApiError {
+        // Every actor error is the agent's or PostgreSQL's trouble, not the client's.
+        ApiError::internal(err.to_string())
+    }
+}
+
+impl From<actix::MailboxError> for ApiError {
+    fn from(err: actix::MailboxError) -> ApiError {
+        ApiError::from(actors::Error::from(err))
+    }
+}

@@ -1,0 +1,146 @@
+//! Authentication extractors. `Session` accepts only a login session (X-Session);
+//! `SessionOrKey` also accepts the agent key (`?key=` or `X-TemBoard-Agent-Key`) on the
+//! endpoints where the spec allows it. The rules (resolutions.md, Authentication):
+//! X-Session missing or not 64 lowercase hex -> 406; unknown or expired -> 401; on key
+//! endpoints a correct key is enough and a wrong key is 401 whatever the session.
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use subtle_compare::constant_time_eq;
+
+use super::error::ApiError;
+use super::AppState;
+use actors::session_registry::CheckSession;
+
+pub const SESSION_HEADER: &str = "X-Session";
+pub const KEY_HEADER: &str = "X-TemBoard-Agent-Key";
+
+/// A request made by a logged-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub username: String,
+}
+
+/// Who is calling a key-enabled endpoint.
+#[derive(Debug, Clone)]
+pub enum SessionOrKey {
+    Session(Session),
+    Key,
+}
+
+impl SessionOrKey {
+    /// The name written in notifications for changes made by this caller.
+    pub fn username(&self) -> &str {
+        match self {
+            SessionOrKey::Session(s) => &s.username,
+            SessionOrKey::Key => "temboard",
+        }
+    }
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))
+}
+
+/// The X-Session value, if well formed.
+pub fn session_id(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::malformed(SESSION_HEADER))?;
+    let well_formed = value.len() == 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if well_formed {
+        Ok(value.to_string())
+    } else {
+        Err(ApiError::malformed(SESSION_HEADER))
+    }
+}
+
+/// Every key value the request carries (query and header); empty when none.
+fn presented_keys(req: &HttpRequest) -> Vec<String> {
+    let mut keys: Vec<String> = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| {
+            q.into_inner()
+                .into_iter()
+                .filter(|(name, _)| name == "key")
+                .map(|(_, value)| value)
+                .collect()
+        })
+        .unwrap_or_default();
+    for header in req.headers().get_all(KEY_HEADER) {
+        keys.push(String::from_utf8_lossy(header.as_bytes()).into_owned());
+    }
+    keys
+}
+
+/// Checks the key(s) a request presents: Ok(false) when it presents none.
+pub fn check_key(req: &HttpRequest, configured: Option<&str>) -> Result<bool, ApiError> {
+    let presented = presented_keys(req);
+    if presented.is_empty() {
+        return Ok(false);
+    }
+    let all_match = match configured {
+        Some(key) => presented
+            .iter()
+            .all(|p| constant_time_eq(p.as_bytes(), key.as_bytes())),
+        None => false,
+    };
+    if all_match {
+        Ok(true)
+    } else {
+        Err(ApiError::invalid_key())
+    }
+}
+
+async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
+    let id = session_id(&req)?;
+    let state = state(&req)?;
+    let username = state
+        .sessions
+        .send(CheckSession { id: id.clone() })
+        .await?
+        .ok_or_else(ApiError::invalid_session)?;
+    Ok(Session { id, username })
+}
+
+impl FromRequest for Session {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Session, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(check_session(req.clone()))
+    }
+}
+
+impl FromRequest for SessionOrKey {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<SessionOrKey, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            if check_key(&req, state.key.as_deref())? {
+                return Ok(SessionOrKey::Key);
+            }
+            check_session(req).await.map(SessionOrKey::Session)
+        })
+    }
+}
+
+/// Constant-time comparison of secrets, so that response times tell nothing of them.
+mod subtle_compare {
+    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        // Lengths are compared openly: the key length is not the secret.
+        a.len() == b.len() && bool::from(a.ct_eq(b))
+    }
+}

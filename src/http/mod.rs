@@ -1,0 +1,127 @@
+//! The HTTP layer: the app factory, the HTTPS server, and what every response shares
+//! (JSON errors, `Server` and `Access-Control-Allow-Origin` headers, the access log
+//! with the agent key redacted). Only this module knows actix-web and status codes;
+//! handlers validate input, send one message to an actor and map the reply.
+
+pub mod administration;
+pub mod core;
+pub mod error;
+pub mod extract;
+pub mod tls;
+
+use std::path::PathBuf;
+
+use actix::Addr;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::json;
+
+use actors::agent_status::AgentStatus;
+use actors::host::HostFacts;
+use actors::notification_log::NotificationLog;
+use actors::pg_supervisor::PgSupervisor;
+use actors::session_registry::SessionRegistry;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What handlers reach: actor addresses and facts fixed at start-up. Nothing in it
+/// changes after start: state that changes lives in the actors.
+pub struct AppState {
+    pub sessions: Addr<SessionRegistry>,
+    pub notifications: Addr<NotificationLog>,
+    pub pg: Addr<PgSupervisor>,
+    pub agent: Addr<AgentStatus>,
+    pub host: HostFacts,
+    pub key: Option<String>,
+    pub plugins: Vec<String>,
+    pub os_user: String,
+    pub config_file: PathBuf,
+}
+
+pub fn server_header() -> String {
+    format!("temboard-agent/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Gives every error response the spec's JSON shape, including those actix-web makes
+/// itself (unknown route, wrong method, body too large, unreadable body).
+fn json_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = match status.as_u16() {
+        404 => "Not found.".to_string(),
+        405 => "Method not allowed.".to_string(),
+        413 => format!("Request body too large (limit {MAX_BODY_BYTES} bytes)."),
+        _ => res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string()),
+    };
+    let (req, res) = res.into_parts();
+    let mut json = HttpResponse::build(status).json(json!({ "error": message }));
+    for (name, value) in res.headers() {
+        if name != CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, json).map_into_right_body(),
+    ))
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({ "error": "Not found." }))
+}
+
+/// Binds the HTTPS server; the returned server runs when awaited and stops gracefully
+/// on SIGTERM/SIGINT (in-flight requests finish).
+pub fn serve(
+    state: AppState,
+    tls: rustls::ServerConfig,
+    address: &str,
+    port: u16,
+) -> std::io::Result<actix_web::dev::Server> {
+    let plugins = state.plugins.clone();
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let enabled = |name: &str| plugins.iter().any(|p| p == name);
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .wrap(ErrorHandlers::new().default_handler(json_errors))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("Server", server_header()))
+                    .add(("Access-Control-Allow-Origin", "*")),
+            )
+            .wrap(
+                Logger::new(r#"%a "%{request}xi" %s %b %Dms"#).custom_request_replace(
+                    "request",
+                    |req| {
+                        let uri = crate::logging::redact_query(&req.uri().to_string());
+                        format!("{} {uri}", req.method())
+                    },
+                ),
+            )
+            .configure(core::routes)
+            .configure(|cfg| {
+                if enabled("administration") {
+                    administration::routes(cfg)
+                }
+            })
+            .default_service(web::to(not_found))
+    })
+    .bind_rustls_0_23((address, port), tls)?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}

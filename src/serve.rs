@@ -1,0 +1,139 @@
+//! `temboard-agent serve`: start-up in order (configuration, logging, users, TLS,
+//! durable store), then the actors and the HTTPS server, then wait for SIGTERM/SIGINT
+//! (graceful stop) while SIGHUP reloads what can be reloaded.
+
+use std::path::Path;
+use std::time::Duration;
+
+use actix::{Actor, System};
+
+use actors::agent_status::AgentStatus;
+use actors::host::HostFacts;
+use actors::notification_log::NotificationLog;
+use actors::pg_supervisor::{PgSettings, PgSupervisor};
+use actors::session_registry::{SessionRegistry, SessionSettings};
+use actors::store::Store;
+use actors::users::Users;
+
+use crate::config::{Config, SAMPLE_KEY};
+use crate::http::{self, AppState};
+use crate::{logging, reload};
+
+pub fn session_settings(config: &Config) -> SessionSettings {
+    let t = &config.temboard;
+    SessionSettings {
+        idle_timeout: Duration::from_secs(t.session_timeout),
+        max_sessions: t.max_sessions,
+        free_failures: t.login_free_failures,
+        lockout_failures: t.login_lockout_failures,
+        lockout_window: Duration::from_secs(t.login_lockout_window),
+    }
+}
+
+fn pg_settings(config: &Config) -> PgSettings {
+    let pg = &config.postgresql;
+    PgSettings {
+        host: pg.host.clone(),
+        port: pg.port,
+        user: pg.user.clone(),
+        password: pg.password.clone(),
+        dbname: pg.dbname.clone(),
+        statement_timeout_ms: pg.statement_timeout,
+        lock_timeout_ms: pg.lock_timeout,
+        connect_timeout: Duration::from_secs(pg.connect_timeout),
+        pool_size: 8,
+        health_interval: Duration::from_secs(5),
+    }
+}
+
+fn os_user() -> String {
+    let uid = nix::unistd::geteuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
+}
+
+pub fn run(config_path: &Path) -> Result<(), String> {
+    let config = Config::load(config_path).map_err(|e| e.to_string())?;
+    if config.temboard.key.as_deref() == Some(SAMPLE_KEY) {
+        return Err(format!(
+            "{}: [temboard] key: the sample value {SAMPLE_KEY} must be changed",
+            config.path.display()
+        ));
+    }
+    let log_handle = logging::init(&config.logging)?;
+    let log = log_handle.logger();
+    for warning in &config.warnings {
+        slog::warn!(log, "{warning}");
+    }
+    let users = Users::load(&config.temboard.users)?;
+    if users.is_empty() {
+        slog::warn!(log, "no user in the users file: nobody can log in";
+            "file" => %config.temboard.users.display(), "hint" => "temboard-agent adduser NAME");
+    }
+    let tls = http::tls::load(
+        &config.temboard.ssl_cert_file,
+        &config.temboard.ssl_key_file,
+        config.temboard.ssl_ca_cert_file.as_deref(),
+    )?;
+    if tls.x509_v1 {
+        slog::warn!(log, "the TLS certificate is X.509 version 1, which browsers and rustls clients refuse; replace it with a v3 certificate";
+            "file" => %config.temboard.ssl_cert_file.display());
+    }
+    let store = Store::init(&config.temboard.home).map_err(|e| e.to_string())?;
+    let host = HostFacts::read(config.temboard.hostname.as_deref());
+
+    let result = System::new().block_on(async {
+        let notifications =
+            NotificationLog::start(store, config.temboard.notifications_max, log.clone());
+        let sessions = SessionRegistry::new(
+            users,
+            session_settings(&config),
+            notifications.clone(),
+            log.clone(),
+        )
+        .start();
+        let pg = PgSupervisor::start_in_own_arbiter(pg_settings(&config), log.clone());
+        let agent = AgentStatus::new().start();
+        let state = AppState {
+            sessions: sessions.clone(),
+            notifications,
+            pg,
+            agent: agent.clone(),
+            host,
+            key: config.temboard.key.clone(),
+            plugins: config.temboard.plugins.clone(),
+            os_user: os_user(),
+            config_file: config.path.clone(),
+        };
+        let server = http::serve(
+            state,
+            tls.config,
+            &config.temboard.address,
+            config.temboard.port,
+        )
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}:{}: {e}",
+                config.temboard.address, config.temboard.port
+            )
+        })?;
+        slog::info!(log, "temboard-agent started";
+            "version" => env!("CARGO_PKG_VERSION"),
+            "listen" => format!("https://{}:{}", config.temboard.address, config.temboard.port),
+            "config" => %config.path.display(), "pid" => std::process::id());
+        actix::spawn(reload::on_sighup(
+            config.path.clone(),
+            log_handle.clone(),
+            sessions,
+            agent,
+        ));
+        let stopped = server.await;
+        slog::info!(log, "temboard-agent stopped");
+        stopped.map_err(|e| format!("HTTPS server: {e}"))
+    });
+    log_handle.flush();
+    result
+}

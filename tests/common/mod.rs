@@ -1,0 +1,258 @@
+//! The black-box test harness: a throwaway PostgreSQL cluster (`pg`), an HTTPS client
+//! (`client`), and `Agent`, the real agent binary started on 127.0.0.1 with a generated
+//! certificate, users file and configuration in a temporary directory. An agent is
+//! killed when its `Agent` is dropped.
+#![allow(dead_code)]
+
+pub mod client;
+pub mod pg;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub use client::{Request, Response};
+pub use pg::{wait_until, PgCluster};
+
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "s3cret-pw!";
+pub const KEY: &str = "test-agent-key-0123456789";
+pub const HOSTNAME: &str = "test-host.example";
+
+pub fn agent_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_temboard-agent")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A users-file line made by the agent's own `password` command.
+pub fn users_line(name: &str, password: &str) -> String {
+    let mut child = Command::new(agent_bin())
+        .args(["password", name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run temboard-agent password");
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "temboard-agent password failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub enum Certificate {
+    /// A v3 certificate generated for localhost.
+    Generated,
+    /// The X.509 v1 certificate of tests/fixtures (as old temboard samples).
+    V1Fixture,
+}
+
+pub struct AgentSetup {
+    pub key: Option<String>,
+    pub users: Vec<(String, String)>,
+    /// Extra `key = value` lines of the [temboard] section.
+    pub temboard: Vec<String>,
+    /// Extra sections appended at the end.
+    pub extra: String,
+    pub certificate: Certificate,
+}
+
+impl Default for AgentSetup {
+    fn default() -> Self {
+        AgentSetup {
+            key: Some(KEY.to_string()),
+            users: vec![(USER.to_string(), PASSWORD.to_string())],
+            temboard: Vec::new(),
+            extra: String::new(),
+            certificate: Certificate::Generated,
+        }
+    }
+}
+
+pub struct Agent {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub config_path: PathBuf,
+}
+
+impl Agent {
+    pub fn start(pg: &PgCluster) -> Agent {
+        Agent::start_with(pg, AgentSetup::default())
+    }
+
+    pub fn start_with(pg: &PgCluster, setup: AgentSetup) -> Agent {
+        let dir = tempfile::Builder::new()
+            .prefix("tba-agent-")
+            .tempdir()
+            .unwrap();
+        let port = free_port();
+        write_certificate(dir.path(), &setup.certificate);
+        let users: Vec<String> = setup.users.iter().map(|(n, p)| users_line(n, p)).collect();
+        std::fs::write(dir.path().join("users"), users.join("\n") + "\n").unwrap();
+        let key_line = setup
+            .key
+            .as_ref()
+            .map(|k| format!("key = {k}\n"))
+            .unwrap_or_default();
+        let config = format!(
+            "[temboard]\nport = {port}\naddress = 127.0.0.1\nusers = users\n\
+             ssl_cert_file = server.pem\nssl_key_file = server.key\nhome = home\n\
+             hostname = {HOSTNAME}\n{key_line}{extra_temboard}\n\
+             [postgresql]\nhost = {socket}\nport = {pg_port}\nuser = postgres\ndbname = postgres\n\n\
+             [logging]\nmethod = stderr\nlevel = DEBUG\n\n\
+             [administration]\npg_ctl = {pg_ctl}\n\n{extra}\n",
+            extra_temboard = setup.temboard.join("\n"),
+            socket = pg.socket_dir().display(),
+            pg_port = pg.port(),
+            pg_ctl = pg.pg_ctl_template(),
+            extra = setup.extra,
+        );
+        let config_path = dir.path().join("temboard-agent.conf");
+        std::fs::write(&config_path, config).unwrap();
+        let mut agent = Agent {
+            child: None,
+            dir,
+            port,
+            config_path,
+        };
+        agent.spawn();
+        agent
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("agent.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Starts the agent process (again) on the same directory and waits until it serves.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new(agent_bin())
+            .arg("-c")
+            .arg(&self.config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start the agent");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("agent exited with {status} at start:\n{}", self.log());
+            }
+            if client::try_send(self.port, &Request::get("/status")).is_ok_and(|r| r.status == 200)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "agent did not serve:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("agent running").id()
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "agent did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn send(&self, request: Request) -> Response {
+        client::send(self.port, &request)
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.send(Request::get(path))
+    }
+
+    pub fn get_as(&self, path: &str, session: &str) -> Response {
+        self.send(Request::get(path).session(session))
+    }
+
+    pub fn post_as(&self, path: &str, session: &str, body: &Value) -> Response {
+        self.send(Request::post(path, body.to_string()).session(session))
+    }
+
+    pub fn try_login(&self, user: &str, password: &str) -> Response {
+        let body = serde_json::json!({ "username": user, "password": password });
+        self.send(Request::post("/login", body.to_string()))
+    }
+
+    /// Logs in as the default user and returns the session id.
+    pub fn login(&self) -> String {
+        let res = self.try_login(USER, PASSWORD);
+        assert_eq!(res.status, 200, "login: {}", res.text());
+        res.json()["session"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn write_certificate(dir: &Path, kind: &Certificate) {
+    let (cert, key) = match kind {
+        Certificate::Generated => {
+            let generated = rcgen::generate_simple_self_signed(vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+            ])
+            .unwrap();
+            (generated.cert.pem(), generated.key_pair.serialize_pem())
+        }
+        Certificate::V1Fixture => (
+            include_str!("../fixtures/v1-cert.pem").to_string(),
+            include_str!("../fixtures/v1-key.pem").to_string(),
+        ),
+    };
+    std::fs::write(dir.join("server.pem"), cert).unwrap();
+    std::fs::write(dir.join("server.key"), key).unwrap();
+}
