@@ -58,6 +58,8 @@ pub enum Certificate {
 pub struct AgentSetup {
     pub key: Option<String>,
     pub users: Vec<(String, String)>,
+    /// Users-file lines written as they are (legacy hashes, comments).
+    pub user_lines: Vec<String>,
     /// Extra `key = value` lines of the [temboard] section.
     pub temboard: Vec<String>,
     /// Extra sections appended at the end.
@@ -70,6 +72,7 @@ impl Default for AgentSetup {
         AgentSetup {
             key: Some(KEY.to_string()),
             users: vec![(USER.to_string(), PASSWORD.to_string())],
+            user_lines: Vec::new(),
             temboard: Vec::new(),
             extra: String::new(),
             certificate: Certificate::Generated,
@@ -90,13 +93,21 @@ impl Agent {
     }
 
     pub fn start_with(pg: &PgCluster, setup: AgentSetup) -> Agent {
+        let mut agent = Agent::prepare(pg, setup);
+        agent.spawn();
+        agent
+    }
+
+    /// Writes the agent's directory and configuration without starting it.
+    pub fn prepare(pg: &PgCluster, setup: AgentSetup) -> Agent {
         let dir = tempfile::Builder::new()
             .prefix("tba-agent-")
             .tempdir()
             .unwrap();
         let port = free_port();
         write_certificate(dir.path(), &setup.certificate);
-        let users: Vec<String> = setup.users.iter().map(|(n, p)| users_line(n, p)).collect();
+        let mut users: Vec<String> = setup.users.iter().map(|(n, p)| users_line(n, p)).collect();
+        users.extend(setup.user_lines.iter().cloned());
         std::fs::write(dir.path().join("users"), users.join("\n") + "\n").unwrap();
         let key_line = setup
             .key
@@ -118,14 +129,12 @@ impl Agent {
         );
         let config_path = dir.path().join("temboard-agent.conf");
         std::fs::write(&config_path, config).unwrap();
-        let mut agent = Agent {
+        Agent {
             child: None,
             dir,
             port,
             config_path,
-        };
-        agent.spawn();
-        agent
+        }
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -138,6 +147,13 @@ impl Agent {
 
     /// Starts the agent process (again) on the same directory and waits until it serves.
     pub fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("agent did not start:\n{log}");
+        }
+    }
+
+    /// Like `spawn`, but answers the agent's output when it exits instead of serving.
+    pub fn try_spawn(&mut self) -> Result<(), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -155,11 +171,12 @@ impl Agent {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("agent exited with {status} at start:\n{}", self.log());
+                self.child = None;
+                return Err(format!("exited with {status}:\n{}", self.log()));
             }
             if client::try_send(self.port, &Request::get("/status")).is_ok_and(|r| r.status == 200)
             {
-                return;
+                return Ok(());
             }
             assert!(
                 Instant::now() < deadline,
@@ -201,6 +218,15 @@ impl Agent {
             assert!(Instant::now() < deadline, "agent did not stop on SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Replaces the configuration file (the agent reads it again on SIGHUP).
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(&self.config_path, text).unwrap();
+    }
+
+    pub fn config(&self) -> String {
+        std::fs::read_to_string(&self.config_path).unwrap()
     }
 
     pub fn send(&self, request: Request) -> Response {

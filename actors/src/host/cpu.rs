@@ -6,11 +6,17 @@ pub fn parse_cpu_count(proc_stat: &str) -> usize {
     proc_stat
         .lines()
         .filter(|l| {
+            // "cpu0 ...", not the "cpu  ..." total line.
             l.strip_prefix("cpu")
                 .and_then(|rest| rest.split_whitespace().next())
-                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                .is_some_and(|n| !n.is_empty() && rest_is_index(l, n))
         })
         .count()
+}
+
+fn rest_is_index(line: &str, first: &str) -> bool {
+    line.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
+        && first.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub fn count() -> usize {
