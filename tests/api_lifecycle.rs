@@ -1,0 +1,128 @@
+//! The agent's life: what survives a `kill -9` and a restart, the notification cap,
+//! graceful stop on SIGTERM, and configuration reload on SIGHUP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn notifications(agent: &Agent) -> Vec<Value> {
+    let res = agent.get(&format!("/notifications?key={KEY}"));
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.json().as_array().unwrap().clone()
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_notification() {
+    let mut agent = Agent::start(PgCluster::shared());
+    for _ in 0..5 {
+        agent.login();
+    }
+    assert_eq!(agent.try_login(USER, "wrong").status, 404);
+    let before = notifications(&agent);
+    assert_eq!(before.len(), 6);
+    agent.kill9();
+    agent.spawn();
+    assert_eq!(notifications(&agent), before);
+}
+
+#[test]
+fn sessions_do_not_survive_a_restart() {
+    let mut agent = Agent::start(PgCluster::shared());
+    let session = agent.login();
+    agent.kill9();
+    agent.spawn();
+    assert_eq!(agent.get_as("/profile", &session).status, 401);
+}
+
+#[test]
+fn the_notification_log_keeps_the_newest_rows() {
+    let setup = AgentSetup {
+        temboard: vec!["notifications_max = 3".to_string()],
+        ..AgentSetup::default()
+    };
+    let agent = Agent::start_with(PgCluster::shared(), setup);
+    agent.login();
+    agent.login();
+    let session = agent.login();
+    agent.get_as("/logout", &session);
+    agent.try_login(USER, "bad");
+    let messages: Vec<String> = notifications(&agent)
+        .iter()
+        .map(|r| r["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(messages, ["Failed login from 127.0.0.1", "Logout", "Login"]);
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let setup = AgentSetup {
+        temboard: vec!["login_free_failures = 0".to_string()],
+        ..AgentSetup::default()
+    };
+    let mut agent = Agent::start_with(PgCluster::shared(), setup);
+    agent.try_login(USER, "wrong");
+    agent.try_login(USER, "wrong");
+    // The third failure is held back for 1.5 s: it is in flight when SIGTERM comes.
+    let port = agent.port;
+    let in_flight = std::thread::spawn(move || {
+        let body = json!({ "username": USER, "password": "wrong" }).to_string();
+        common::client::send(port, &Request::post("/login", body)).status
+    });
+    wait_until(
+        Duration::from_secs(5),
+        "the held login to be recorded",
+        || notifications(&agent).len() == 3,
+    );
+    let status = agent.terminate();
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(in_flight.join().unwrap(), 404);
+    assert!(agent.log().contains("temboard-agent stopped"));
+}
+
+#[test]
+fn sighup_reloads_users_and_records_the_reload_time() {
+    let agent = Agent::start(PgCluster::shared());
+    let alice = agent.login();
+    let status = agent.get("/status").json();
+    let started = status["start_datetime"].as_str().unwrap().to_string();
+    // reload_datetime has a one-second resolution: let the clock pass the start second.
+    wait_until(Duration::from_secs(3), "the next second", || {
+        chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string() != started
+    });
+    // Replace alice by bob in the users file.
+    let users = agent.dir.path().join("users");
+    std::fs::write(&users, users_line("bob", "bob-password") + "\n").unwrap();
+    agent.signal("HUP");
+    wait_until(Duration::from_secs(10), "bob to log in", || {
+        agent.try_login("bob", "bob-password").status == 200
+    });
+    assert_eq!(agent.try_login(USER, PASSWORD).status, 404);
+    // The removed user's session ends with the reload.
+    assert_eq!(agent.get_as("/profile", &alice).status, 401);
+    let reloaded = agent.get("/status").json();
+    assert_eq!(reloaded["start_datetime"], started.as_str());
+    assert_ne!(reloaded["reload_datetime"], started.as_str());
+}
+
+#[test]
+fn sighup_with_a_broken_configuration_keeps_the_previous_one() {
+    let agent = Agent::start(PgCluster::shared());
+    let good = agent.config();
+    agent.write_config(&good.replace("[postgresql]", "[postgresql]\nstatement_timeout = soon"));
+    agent.signal("HUP");
+    wait_until(
+        Duration::from_secs(10),
+        "the reload failure in the log",
+        || agent.log().contains("reload failed"),
+    );
+    assert!(
+        agent.log().contains("statement_timeout"),
+        "the log names the key"
+    );
+    // Still serving, with the previous users.
+    assert_eq!(agent.get("/status").status, 200);
+    agent.login();
+}

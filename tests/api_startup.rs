@@ -1,0 +1,147 @@
+//! Start-up: a bad configuration stops the agent with one line naming file, section
+//! and key; the sample key is refused; X.509 v1 certificates are served with a
+//! warning; unknown keys are warned about; `adduser` writes a working users line.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn start_failure(setup: AgentSetup, edit: impl Fn(String) -> String) -> String {
+    let mut agent = Agent::prepare(PgCluster::shared(), setup);
+    agent.write_config(&edit(agent.config()));
+    match agent.try_spawn() {
+        Ok(()) => panic!("the agent started:\n{}", agent.log()),
+        Err(output) => output,
+    }
+}
+
+#[test]
+fn a_bad_value_names_file_section_and_key() {
+    let output = start_failure(AgentSetup::default(), |c| {
+        c.replace("[postgresql]\n", "[postgresql]\nstatement_timeout = soon\n")
+    });
+    assert!(output.contains("temboard-agent.conf"), "{output}");
+    assert!(
+        output.contains("[postgresql] statement_timeout"),
+        "{output}"
+    );
+    let error_lines = output
+        .lines()
+        .filter(|l| l.contains("temboard-agent:"))
+        .count();
+    assert_eq!(error_lines, 1, "{output}");
+}
+
+#[test]
+fn an_unreadable_users_file_stops_the_start() {
+    let mut agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
+    std::fs::remove_file(agent.dir.path().join("users")).unwrap();
+    let output = agent.try_spawn().unwrap_err();
+    assert!(output.contains("users"), "{output}");
+}
+
+#[test]
+fn the_sample_key_is_refused() {
+    let setup = AgentSetup {
+        key: Some("SECRETKEYTOBECHANGED".to_string()),
+        ..AgentSetup::default()
+    };
+    let output = start_failure(setup, |c| c);
+    assert!(output.contains("[temboard] key"), "{output}");
+}
+
+#[test]
+fn unknown_keys_are_warned_about() {
+    let mut agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
+    agent.write_config(
+        &agent
+            .config()
+            .replace("[temboard]\n", "[temboard]\nfrobnicate = 1\n"),
+    );
+    agent.spawn();
+    assert!(agent.log().contains("frobnicate"), "{}", agent.log());
+}
+
+#[test]
+fn an_x509_v1_certificate_is_served_with_a_warning() {
+    let setup = AgentSetup {
+        certificate: Certificate::V1Fixture,
+        ..AgentSetup::default()
+    };
+    let agent = Agent::start_with(PgCluster::shared(), setup);
+    assert_eq!(agent.get("/status").status, 200);
+    assert!(agent.log().contains("X.509 version 1"), "{}", agent.log());
+}
+
+#[test]
+fn an_override_file_in_conf_d_wins() {
+    let mut agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
+    let dropin = agent.dir.path().join("temboard-agent.conf.d");
+    std::fs::create_dir(&dropin).unwrap();
+    std::fs::write(
+        dropin.join("10-host.conf"),
+        "[temboard]\nhostname = first.example\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dropin.join("20-host.conf"),
+        "[temboard]\nhostname = second.example\n",
+    )
+    .unwrap();
+    agent.spawn();
+    assert_eq!(agent.get("/discover").json()["hostname"], "second.example");
+}
+
+#[test]
+fn adduser_appends_a_working_line() {
+    let agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
+    let mut child = Command::new(agent_bin())
+        .arg("-c")
+        .arg(&agent.config_path)
+        .args(["adduser", "carol"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "carol-pw").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let users = std::fs::read_to_string(agent.dir.path().join("users")).unwrap();
+    assert!(
+        users.lines().any(|l| l.starts_with("carol:$2b$")),
+        "{users}"
+    );
+    assert!(!users.contains("carol-pw"));
+    // Adding the same user again is refused.
+    let again = Command::new(agent_bin())
+        .arg("-c")
+        .arg(&agent.config_path)
+        .args(["adduser", "carol"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let mut agent = agent;
+    agent.spawn();
+    assert_eq!(agent.try_login("carol", "carol-pw").status, 200);
+}
+
+#[test]
+fn password_prints_a_bcrypt_line_and_refuses_bad_names() {
+    let line = users_line("dave", "pw");
+    assert!(line.starts_with("dave:$2b$10$"), "{line}");
+    let bad = Command::new(agent_bin())
+        .args(["password", "Dave!"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
