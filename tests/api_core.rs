@@ -455,3 +455,23 @@ fn requests_are_served_while_a_login_is_held_back() {
     );
     assert_eq!(held.join().unwrap(), 404);
 }
+
+#[test]
+fn agent_connections_are_named_and_accept_the_configured_timeouts() {
+    // The options string itself is unit-tested in actors::pg_supervisor.
+    let pg = PgCluster::shared();
+    let mut agent = Agent::prepare(pg, AgentSetup::default());
+    agent.write_config(&agent.config().replace(
+        "[postgresql]\n",
+        "[postgresql]\nstatement_timeout = 4321\nlock_timeout = 1234\n",
+    ));
+    agent.spawn();
+    assert_eq!(agent.get("/discover").status, 200);
+    // The pooled connection stays open: PostgreSQL shows it with its settings.
+    let seen = pg.psql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'temboard-agent' \
+         AND backend_type = 'client backend'",
+    );
+    assert!(seen.parse::<u32>().unwrap() >= 1, "{seen}");
+}

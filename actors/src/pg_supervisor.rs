@@ -292,6 +292,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_connection_carries_name_and_timeouts() {
+        let settings = PgSettings {
+            host: "/run/postgresql".to_string(),
+            port: 5433,
+            user: "postgres".to_string(),
+            password: Some("pw".to_string()),
+            dbname: "postgres".to_string(),
+            statement_timeout_ms: 1234,
+            lock_timeout_ms: 567,
+            connect_timeout: Duration::from_secs(3),
+            pool_size: 4,
+            health_interval: Duration::from_secs(5),
+        };
+        let config = settings.client_config();
+        assert_eq!(config.get_application_name(), Some("temboard-agent"));
+        assert_eq!(
+            config.get_options(),
+            Some("-c statement_timeout=1234 -c lock_timeout=567")
+        );
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
+        assert_eq!(config.get_password(), Some(&b"pw"[..]));
+    }
+
+    #[test]
     fn version_summary_keeps_the_number_only() {
         let facts = InstanceFacts {
             version: String::new(),

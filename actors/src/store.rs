@@ -61,7 +61,7 @@ mod tests {
         let mut list = conn
             .prepare(include_str!("../sql/notification_list.sql"))
             .unwrap();
-        assert_eq!(list.query([10]).unwrap().next().unwrap().is_none(), true);
+        assert!(list.query([10]).unwrap().next().unwrap().is_none());
         // A second init on the same home keeps working (idempotent schema).
         Store::init(&home).unwrap();
     }

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[allow(unused_imports)] // each test binary uses a part of the harness
 pub use client::{Request, Response};
+#[allow(unused_imports)]
 pub use pg::{wait_until, PgCluster};
 
 pub const USER: &str = "alice";
