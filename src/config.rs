@@ -282,6 +282,7 @@ impl Config {
 
     /// All defaults, relative paths resolved against `path`'s folder. The
     /// file itself is not read.
+    #[cfg(test)]
     pub fn defaults_for(path: &Path) -> Config {
         let path = fs::canonicalize(path)
             .or_else(|_| std::path::absolute(path))

@@ -20,11 +20,11 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{chown, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use nix::unistd::{chown, geteuid, User};
+use nix::unistd::{geteuid, User};
 use rand::distributions::Alphanumeric;
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
@@ -54,6 +54,8 @@ const PG_ENV_VARS: [&str; 6] = [
     "PGOPTIONS",
 ];
 
+/// Sets up DIR, runs the agent on 127.0.0.1:PORT until SIGINT/SIGTERM, then
+/// stops the cluster.
 pub fn run(dir: &Path, port: u16) -> Result<(), String> {
     let dir = make_dir(dir)?;
     let cluster = Cluster::new(&dir, find_bindir()?, postgres_os_user()?);
@@ -86,11 +88,15 @@ pub fn run(dir: &Path, port: u16) -> Result<(), String> {
     }
 }
 
-/// Makes DIR absolute, creates it and checks that it can carry the paths we
-/// derive from it.
+/// Makes DIR absolute and creates it, refusing a path that cannot carry the
+/// paths derived from it.
 fn make_dir(dir: &Path) -> Result<PathBuf, String> {
+    let error = |e: std::io::Error| format!("{}: {e}", dir.display());
+    // Checked before creating anything, and again once symbolic links and
+    // ".." are resolved (they change the path written in the files).
+    check_dir_name(&std::path::absolute(dir).map_err(error)?)?;
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let dir = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = fs::canonicalize(dir).map_err(error)?;
     check_dir_name(&dir)?;
     Ok(dir)
 }
@@ -121,23 +127,7 @@ fn check_dir_name(dir: &Path) -> Result<(), String> {
 /// `/usr/lib/postgresql/VERSION/bin`, else `pg_config --bindir`, else the
 /// folder of `initdb` on PATH.
 fn find_bindir() -> Result<PathBuf, String> {
-    let has_initdb = |dir: &Path| dir.join("initdb").is_file();
-    let debian = fs::read_dir(DEBIAN_PG_LIB).ok().and_then(|entries| {
-        let names = entries.filter_map(|e| e.ok()?.file_name().into_string().ok());
-        let bindirs = names.map(|name| {
-            (
-                name.clone(),
-                Path::new(DEBIAN_PG_LIB).join(name).join("bin"),
-            )
-        });
-        let usable: Vec<(String, PathBuf)> = bindirs.filter(|(_, bin)| has_initdb(bin)).collect();
-        let newest = newest_version(usable.iter().map(|(name, _)| name.as_str()))?;
-        usable
-            .into_iter()
-            .find(|(name, _)| name == newest)
-            .map(|(_, bin)| bin)
-    });
-    debian
+    debian_bindir()
         .or_else(|| pg_config_bindir().filter(|dir| has_initdb(dir)))
         .or_else(|| on_path("initdb").and_then(|p| p.parent().map(Path::to_path_buf)))
         .ok_or_else(|| {
@@ -145,6 +135,21 @@ fn find_bindir() -> Result<PathBuf, String> {
              pg_config --bindir or PATH): install them, e.g. apt-get install postgresql"
                 .to_string()
         })
+}
+
+fn has_initdb(bindir: &Path) -> bool {
+    bindir.join("initdb").is_file()
+}
+
+/// The newest `/usr/lib/postgresql/VERSION/bin` that has `initdb`.
+fn debian_bindir() -> Option<PathBuf> {
+    let bindir = |version: &str| Path::new(DEBIAN_PG_LIB).join(version).join("bin");
+    let versions: Vec<String> = fs::read_dir(DEBIAN_PG_LIB)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|version| has_initdb(&bindir(version)))
+        .collect();
+    newest_version(versions.iter().map(String::as_str)).map(bindir)
 }
 
 /// The highest of the version-like names (`9.6` < `15` < `16`); names that
@@ -225,7 +230,7 @@ impl Cluster {
             fs::create_dir_all(folder)
                 .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
             if let Some(user) = &self.run_as {
-                chown(folder, Some(user.uid), Some(user.gid)).map_err(|e| {
+                chown(folder, Some(user.uid.as_raw()), Some(user.gid.as_raw())).map_err(|e| {
                     format!("cannot give {} to {PG_OS_USER}: {e}", folder.display())
                 })?;
             }
@@ -240,9 +245,9 @@ impl Cluster {
         if self.run_as.is_none() {
             return Ok(());
         }
-        let mut test = self.command("test");
-        test.arg("-w").arg(&self.root).current_dir("/");
-        let reachable = run(test, "runuser")?.status.success();
+        let mut test = self.command(Path::new("test"));
+        test.arg("-w").arg(&self.root);
+        let reachable = output(test, "runuser")?.status.success();
         if reachable {
             return Ok(());
         }
@@ -253,15 +258,13 @@ impl Cluster {
         ))
     }
 
-    /// A command running `program` (a PostgreSQL binary, or any program when
-    /// it contains no `/`... as `test`) as the user running PostgreSQL.
-    fn command(&self, program: &str) -> Command {
-        let binary = self.bindir.join(program);
-        let program = if binary.is_file() {
-            binary
-        } else {
-            PathBuf::from(program)
-        };
+    /// A PostgreSQL binary, such as `pg_ctl`.
+    fn binary(&self, name: &str) -> PathBuf {
+        self.bindir.join(name)
+    }
+
+    /// A command running `program` as the user running PostgreSQL.
+    fn command(&self, program: &Path) -> Command {
         let mut command = match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
@@ -320,18 +323,18 @@ impl Cluster {
     }
 
     fn initdb(&self) -> Result<(), String> {
-        let mut initdb = self.command("initdb");
+        let mut initdb = self.command(&self.binary("initdb"));
         initdb.arg("-D").arg(&self.data);
         initdb.args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         // The C locale exists everywhere and matches UTF8: the caller's
         // locale may not (say, one forwarded by ssh but not installed here).
         initdb.arg("--locale=C");
-        check(run(initdb, "initdb")?, "initdb")
+        check(output(initdb, "initdb")?, "initdb")
     }
 
     /// `pg_ctl status`: exits with 0 when a server runs on the data directory.
     fn is_running(&self) -> Result<bool, String> {
-        let out = run(self.pg_ctl(&["status"]), "pg_ctl status")?;
+        let out = output(self.pg_ctl(&["status"]), "pg_ctl status")?;
         Ok(out.status.success())
     }
 
@@ -344,7 +347,7 @@ impl Cluster {
         }
         let log = self.log.to_string_lossy();
         let start = self.pg_ctl(&["start", "-w", "-t", PG_CTL_TIMEOUT, "-l", &log]);
-        let out = run(start, "pg_ctl start")?;
+        let out = output(start, "pg_ctl start")?;
         if out.status.success() {
             return Ok(());
         }
@@ -352,7 +355,7 @@ impl Cluster {
         let why = last_error_line(&fs::read_to_string(&self.log).unwrap_or_default())
             .unwrap_or_else(|| last_line(&out));
         Err(format!(
-            "PostgreSQL did not start ({}): {why}",
+            "PostgreSQL did not start (see {}): {why}",
             self.log.display()
         ))
     }
@@ -363,12 +366,12 @@ impl Cluster {
         }
         println!("Stopping PostgreSQL...");
         let stop = self.pg_ctl(&["stop", "-m", "fast", "-w", "-t", PG_CTL_TIMEOUT]);
-        check(run(stop, "pg_ctl stop")?, "pg_ctl stop")
+        check(output(stop, "pg_ctl stop")?, "pg_ctl stop")
     }
 
     /// `pg_ctl ARGS -D DATA`.
     fn pg_ctl(&self, args: &[&str]) -> Command {
-        let mut pg_ctl = self.command("pg_ctl");
+        let mut pg_ctl = self.command(&self.binary("pg_ctl"));
         pg_ctl.args(args).arg("-D").arg(&self.data);
         pg_ctl
     }
@@ -382,7 +385,7 @@ impl Cluster {
         };
         format!(
             "{prefix}{} %s -D {} -w -t {PG_CTL_TIMEOUT} -l {}",
-            self.bindir.join("pg_ctl").display(),
+            self.binary("pg_ctl").display(),
             self.data.display(),
             self.log.display()
         )
@@ -390,7 +393,7 @@ impl Cluster {
 }
 
 /// Runs a command to its end, capturing its output.
-fn run(mut command: Command, what: &str) -> Result<Output, String> {
+fn output(mut command: Command, what: &str) -> Result<Output, String> {
     command
         .output()
         .map_err(|e| format!("cannot run {what}: {e}"))
@@ -463,19 +466,27 @@ fn pg_settings(port: u16, socket_dir: &Path) -> String {
 /// The port set in a postgresql.conf text: its last `port` line, as the
 /// server reads it (`port = 5433`, `port 5433`, `port='5433'  # comment`).
 fn port_from_conf(text: &str) -> Option<u16> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.split('#').next().unwrap_or("").trim();
-            let rest = line.strip_prefix("port")?;
-            // Not another setting starting with "port" (say, "portal_x").
-            if rest.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
-                return None;
-            }
-            let value = rest.trim_start().trim_start_matches('=').trim();
-            Some(value.trim_matches('\'').parse::<u16>().ok())
-        })
-        .last()
-        .flatten()
+    // The last setting wins: search from the end; a bad value there is None.
+    text.lines().rev().find_map(port_line).flatten()
+}
+
+/// `Some(value)` if the line sets `port`, the value being `None` when it is
+/// not a port number.
+fn port_line(line: &str) -> Option<Option<u16>> {
+    // Setting names are case-insensitive.
+    let setting = line
+        .split('#')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let rest = setting.strip_prefix("port")?;
+    // Not another setting whose name starts with "port".
+    if rest.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    let value = rest.trim_start().trim_start_matches('=').trim();
+    Some(value.trim_matches('\'').parse().ok())
 }
 
 /// Writes a new self-signed certificate for localhost and 127.0.0.1, unless
@@ -621,7 +632,7 @@ mod tests {
         );
         assert_eq!(port_from_conf("port=6000 # comment"), Some(6000));
         assert_eq!(port_from_conf("port '6001'"), Some(6001));
-        assert_eq!(port_from_conf("PORT = 6002"), None, "names are lowercase");
+        assert_eq!(port_from_conf("PORT = 6002"), Some(6002));
         assert_eq!(port_from_conf("port = 1\nport = 2\n"), Some(2), "last wins");
         assert_eq!(port_from_conf("portal = 3\n"), None);
         assert_eq!(port_from_conf("port = 1\nport = x\n"), None, "last is bad");

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use actix::{Actor, System};
+use tokio::signal::unix::{signal, SignalKind};
 
 use actors::agent_status::AgentStatus;
 use actors::host::HostFacts;
@@ -55,6 +56,35 @@ fn os_user() -> String {
         .unwrap_or_else(|| uid.to_string())
 }
 
+/// SIGTERM or SIGINT: stop accepting, let requests in flight finish (up to the
+/// shutdown timeout), then return from `run`. A second signal stops at once.
+async fn stop_on_signals(server: actix_web::dev::ServerHandle, log: slog::Logger) {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        slog::error!(
+            log,
+            "cannot listen for SIGTERM/SIGINT; stop the agent with SIGKILL"
+        );
+        return;
+    };
+    let mut graceful = true;
+    loop {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        if graceful {
+            slog::info!(log, "stopping: requests in flight may finish"; "signal" => name);
+        } else {
+            slog::warn!(log, "stopping now"; "signal" => name);
+        }
+        actix::spawn(server.stop(graceful));
+        graceful = false;
+    }
+}
+
 pub fn run(config_path: &Path) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|e| e.to_string())?;
     if config.temboard.key.as_deref() == Some(SAMPLE_KEY) {
@@ -84,6 +114,11 @@ pub fn run(config_path: &Path) -> Result<(), String> {
     }
     let store = Store::init(&config.temboard.home).map_err(|e| e.to_string())?;
     let host = HostFacts::read(config.temboard.hostname.as_deref());
+    // Bound before any actor starts, so that a port in use is one clean error line.
+    let listen = format!("{}:{}", config.temboard.address, config.temboard.port);
+    let listener =
+        std::net::TcpListener::bind((config.temboard.address.as_str(), config.temboard.port))
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
 
     let result = System::new().block_on(async {
         let notifications =
@@ -108,22 +143,13 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             os_user: os_user(),
             config_file: config.path.clone(),
         };
-        let server = http::serve(
-            state,
-            tls.config,
-            &config.temboard.address,
-            config.temboard.port,
-        )
-        .map_err(|e| {
-            format!(
-                "cannot listen on {}:{}: {e}",
-                config.temboard.address, config.temboard.port
-            )
-        })?;
+        let server = http::serve(state, tls.config, listener)
+            .map_err(|e| format!("cannot serve on {listen}: {e}"))?;
         slog::info!(log, "temboard-agent started";
             "version" => env!("CARGO_PKG_VERSION"),
-            "listen" => format!("https://{}:{}", config.temboard.address, config.temboard.port),
+            "listen" => format!("https://{listen}"),
             "config" => %config.path.display(), "pid" => std::process::id());
+        actix::spawn(stop_on_signals(server.handle(), log.clone()));
         actix::spawn(reload::on_sighup(
             config.path.clone(),
             log_handle.clone(),

@@ -58,6 +58,15 @@ fn the_notification_log_keeps_the_newest_rows() {
 
 #[test]
 fn sigterm_lets_in_flight_requests_finish() {
+    stop_lets_in_flight_requests_finish("TERM");
+}
+
+#[test]
+fn sigint_lets_in_flight_requests_finish() {
+    stop_lets_in_flight_requests_finish("INT");
+}
+
+fn stop_lets_in_flight_requests_finish(signal: &str) {
     let setup = AgentSetup {
         temboard: vec!["login_free_failures = 0".to_string()],
         ..AgentSetup::default()
@@ -76,7 +85,7 @@ fn sigterm_lets_in_flight_requests_finish() {
         "the held login to be recorded",
         || notifications(&agent).len() == 3,
     );
-    let status = agent.terminate();
+    let status = agent.stop_with(signal);
     assert!(status.success(), "exit status {status}");
     assert_eq!(in_flight.join().unwrap(), 404);
     assert!(agent.log().contains("temboard-agent stopped"));

@@ -145,3 +145,14 @@ fn password_prints_a_bcrypt_line_and_refuses_bad_names() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn a_port_in_use_is_one_clean_error() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let output = start_failure(AgentSetup::default(), |c| {
+        c.replacen("port = ", &format!("port = {port}\n# was: "), 1)
+    });
+    assert!(output.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{output}");
+    assert!(!output.contains("panicked"), "{output}");
+}

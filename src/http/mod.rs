@@ -82,13 +82,12 @@ async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(json!({ "error": "Not found." }))
 }
 
-/// Binds the HTTPS server; the returned server runs when awaited and stops gracefully
-/// on SIGTERM/SIGINT (in-flight requests finish).
+/// Builds the HTTPS server on an already bound listener. Signals are handled by the
+/// caller (`serve`), so that SIGINT is as graceful as SIGTERM.
 pub fn serve(
     state: AppState,
     tls: rustls::ServerConfig,
-    address: &str,
-    port: u16,
+    listener: std::net::TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     let plugins = state.plugins.clone();
     let data = web::Data::new(state);
@@ -120,7 +119,8 @@ pub fn serve(
             })
             .default_service(web::to(not_found))
     })
-    .bind_rustls_0_23((address, port), tls)?
+    .listen_rustls_0_23(listener, tls)?
+    .disable_signals()
     .shutdown_timeout(30)
     .run();
     Ok(server)

@@ -210,7 +210,12 @@ impl Agent {
 
     /// SIGTERM, then waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        self.signal("TERM");
+        self.stop_with("TERM")
+    }
+
+    /// Sends a signal (TERM, INT) and waits for the exit status.
+    pub fn stop_with(&mut self, signal: &str) -> std::process::ExitStatus {
+        self.signal(signal);
         let mut child = self.child.take().unwrap();
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
