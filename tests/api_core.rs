@@ -449,6 +449,9 @@ fn requests_are_served_while_a_login_is_held_back() {
     });
     let status: Value = agent.get("/status").json();
     assert!(status["pid"].is_u64());
+    // The session registry is not blocked either: a good login goes through.
+    let session = agent.login();
+    assert_eq!(agent.get_as("/profile", &session).status, 200);
     assert!(
         !held.is_finished(),
         "the held-back login answered too early"

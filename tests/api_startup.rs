@@ -153,6 +153,9 @@ fn a_port_in_use_is_one_clean_error() {
     let output = start_failure(AgentSetup::default(), |c| {
         c.replacen("port = ", &format!("port = {port}\n# was: "), 1)
     });
-    assert!(output.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{output}");
+    assert!(
+        output.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{output}"
+    );
     assert!(!output.contains("panicked"), "{output}");
 }
