@@ -159,3 +159,38 @@ fn a_port_in_use_is_one_clean_error() {
     );
     assert!(!output.contains("panicked"), "{output}");
 }
+
+#[test]
+fn logging_to_a_file_and_changing_its_level_on_sighup() {
+    let mut agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
+    let with_file = agent.config().replace(
+        "method = stderr\nlevel = DEBUG",
+        "method = file\ndestination = agent-file.log\nlevel = INFO",
+    );
+    agent.write_config(&with_file);
+    agent.spawn();
+    let file = agent.dir.path().join("agent-file.log");
+    let read = || std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(read().contains("temboard-agent started"), "{}", read());
+    agent.get("/status?before-reload");
+    wait_until(
+        std::time::Duration::from_secs(5),
+        "the access log line",
+        || read().contains("/status?before-reload"),
+    );
+    // Raise the level to ERROR: access lines (INFO) stop. reload_datetime has a
+    // one-second resolution: let the clock pass the start second first.
+    let started = agent.get("/status").json()["start_datetime"].clone();
+    wait_until(std::time::Duration::from_secs(3), "the next second", || {
+        chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string() != started
+    });
+    agent.write_config(&with_file.replace("level = INFO", "level = ERROR"));
+    agent.signal("HUP");
+    wait_until(std::time::Duration::from_secs(10), "the reload", || {
+        agent.get("/status").json()["reload_datetime"] != started
+    });
+    let session = agent.login();
+    agent.get_as("/profile?after-reload", &session);
+    // The request above is answered: had it been logged, it would be in the file now.
+    assert!(!read().contains("after-reload"), "{}", read());
+}

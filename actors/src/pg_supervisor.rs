@@ -140,6 +140,7 @@ impl PgSupervisor {
             act.checking = false;
             match result {
                 Ok(()) => act.set_state(InstanceState::Up, None),
+                Err(Error::PgUnreachable(why)) => act.set_state(InstanceState::Down, Some(&why)),
                 Err(err) => act.set_state(InstanceState::Down, Some(&err.to_string())),
             }
         }));
@@ -154,8 +155,9 @@ pub type Connection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<No
 /// authentication failed). A connection whose server went away (restart) is dropped
 /// instead of being handed out.
 pub async fn checkout(pool: &Pool) -> Result<Connection<'_>, Error> {
-    let max_size = pool.state().connections.max(1) + 8;
-    for _ in 0..max_size {
+    // Each closed connection found is dropped, so this many tries always suffice.
+    let attempts = pool.state().connections + 1;
+    for _ in 0..attempts {
         let state = pool.state();
         if state.idle_connections == 0 {
             let fresh = pool

@@ -103,7 +103,9 @@ async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let instance = match state.pg.send(DiscoverInstance).await? {
         Ok(facts) => Some(facts),
         Err(err) => {
-            log::warn!("discover: {err}");
+            // PgSupervisor logs the instance going down once; polling clients
+            // must not flood the log with it.
+            log::debug!("discover without PostgreSQL: {err}");
             None
         }
     };
