@@ -78,6 +78,15 @@ fn json_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResp
     ))
 }
 
+/// Without TCP_NODELAY, the first response of a connection waits ~40 ms behind the
+/// TLS session tickets (Nagle's algorithm meeting the client's delayed ACK).
+fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+    if let Some(tls) = connection.downcast_ref::<Tls>() {
+        let _ = tls.get_ref().0.set_nodelay(true);
+    }
+}
+
 async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(json!({ "error": "Not found." }))
 }
@@ -119,6 +128,7 @@ pub fn serve(
             })
             .default_service(web::to(not_found))
     })
+    .on_connect(disable_nagle)
     .listen_rustls_0_23(listener, tls)?
     .disable_signals()
     .shutdown_timeout(30)

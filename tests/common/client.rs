@@ -54,7 +54,9 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-fn tls_config() -> Arc<ClientConfig> {
+/// No certificate verification: the agent under test serves self-signed and v1
+/// certificates. Shared with the benchmarks' keep-alive client.
+pub fn tls_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
