@@ -151,7 +151,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             "config" => %config.path.display(), "pid" => std::process::id());
         actix::spawn(stop_on_signals(server.handle(), log.clone()));
         actix::spawn(reload::on_sighup(
-            config.path.clone(),
+            config.clone(),
             log_handle.clone(),
             sessions,
             agent,

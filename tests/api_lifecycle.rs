@@ -135,3 +135,18 @@ fn sighup_with_a_broken_configuration_keeps_the_previous_one() {
     assert_eq!(agent.get("/status").status, 200);
     agent.login();
 }
+
+#[test]
+fn sighup_names_the_settings_that_need_a_restart() {
+    let agent = Agent::start(PgCluster::shared());
+    let config = agent.config();
+    let moved = config.replacen("port = ", "port = 1\n# was: ", 1);
+    agent.write_config(&moved);
+    agent.signal("HUP");
+    wait_until(Duration::from_secs(10), "the restart warning", || {
+        agent.log().contains("take effect at the next restart only")
+    });
+    assert!(agent.log().contains("[temboard] port"), "{}", agent.log());
+    // Still serving on the port it started with.
+    assert_eq!(agent.get("/status").status, 200);
+}

@@ -104,6 +104,17 @@ impl SessionRegistry {
     fn record_failure(&mut self, client: IpAddr) -> Duration {
         if self.failures.len() >= MAX_TRACKED_ADDRESSES && !self.failures.contains_key(&client) {
             self.purge();
+            // Still full of live entries: forget the address that failed least recently.
+            if self.failures.len() >= MAX_TRACKED_ADDRESSES {
+                let stalest = self
+                    .failures
+                    .iter()
+                    .min_by_key(|(_, times)| times.back().copied())
+                    .map(|(address, _)| *address);
+                if let Some(address) = stalest {
+                    self.failures.remove(&address);
+                }
+            }
         }
         let times = self.failures.entry(client).or_default();
         times.push_back(Instant::now());
