@@ -5,14 +5,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use actix::{Actor, System};
+use actix::System;
 use tokio::signal::unix::{signal, SignalKind};
 
-use actors::agent_status::AgentStatus;
 use actors::host::HostFacts;
-use actors::notification_log::NotificationLog;
-use actors::pg_supervisor::{PgSettings, PgSupervisor};
-use actors::session_registry::{SessionRegistry, SessionSettings};
+use actors::pg_supervisor::PgSettings;
+use actors::session_registry::SessionSettings;
 use actors::store::Store;
 use actors::users::Users;
 
@@ -121,22 +119,16 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
 
     let result = System::new().block_on(async {
-        let notifications =
-            NotificationLog::start(store, config.temboard.notifications_max, log.clone());
-        let sessions = SessionRegistry::new(
+        let actors = actors::start_all(actors::Settings {
+            store,
+            notifications_max: config.temboard.notifications_max,
             users,
-            session_settings(&config),
-            notifications.clone(),
-            log.clone(),
-        )
-        .start();
-        let pg = PgSupervisor::start_in_own_arbiter(pg_settings(&config), log.clone());
-        let agent = AgentStatus::new().start();
+            sessions: session_settings(&config),
+            pg: pg_settings(&config),
+            log: log.clone(),
+        });
         let state = AppState {
-            sessions: sessions.clone(),
-            notifications,
-            pg,
-            agent: agent.clone(),
+            actors: actors.clone(),
             host,
             key: config.temboard.key.clone(),
             plugins: config.temboard.plugins.clone(),
@@ -153,8 +145,8 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         actix::spawn(reload::on_sighup(
             config.clone(),
             log_handle.clone(),
-            sessions,
-            agent,
+            actors.sessions,
+            actors.agent,
         ));
         let stopped = server.await;
         slog::info!(log, "temboard-agent stopped");

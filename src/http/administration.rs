@@ -13,7 +13,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn pg_version(_: Session, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let facts = state.pg.send(DiscoverInstance).await??;
+    let facts = state.actors.pg.send(DiscoverInstance).await??;
     Ok(HttpResponse::Ok().json(json!({
         "numeric": facts.server_version_num,
         "full": facts.version,

@@ -57,6 +57,7 @@ async fn login(
         .map(|a| a.ip())
         .ok_or_else(|| ApiError::internal("client address unknown"))?;
     let reply = state
+        .actors
         .sessions
         .send(Login {
             username: username.to_string(),
@@ -86,6 +87,7 @@ async fn login(
 async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = extract::session_id(&req)?;
     state
+        .actors
         .sessions
         .send(Logout { id })
         .await?
@@ -100,7 +102,7 @@ async fn profile(session: Session) -> HttpResponse {
 async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     // The key is optional here, but a wrong one is refused.
     extract::check_key(&req, state.key.as_deref())?;
-    let instance = match state.pg.send(DiscoverInstance).await? {
+    let instance = match state.actors.pg.send(DiscoverInstance).await? {
         Ok(facts) => Some(facts),
         Err(err) => {
             // PgSupervisor logs the instance going down once; polling clients
@@ -124,7 +126,7 @@ async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 }
 
 async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let times = state.agent.send(GetAgentTimes).await?;
+    let times = state.actors.agent.send(GetAgentTimes).await?;
     Ok(HttpResponse::Ok().json(json!({
         "pid": std::process::id(),
         "user": state.os_user,
@@ -139,6 +141,6 @@ async fn notifications(
     _: SessionOrKey,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = state.notifications.send(ListNotifications).await??;
+    let rows = state.actors.notifications.send(ListNotifications).await??;
     Ok(HttpResponse::Ok().json(rows))
 }

@@ -106,6 +106,7 @@ async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
     let id = session_id(&req)?;
     let state = state(&req)?;
     let username = state
+        .actors
         .sessions
         .send(CheckSession { id })
         .await?

@@ -11,18 +11,14 @@ pub mod tls;
 
 use std::path::PathBuf;
 
-use actix::Addr;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
 
-use actors::agent_status::AgentStatus;
 use actors::host::HostFacts;
-use actors::notification_log::NotificationLog;
-use actors::pg_supervisor::PgSupervisor;
-use actors::session_registry::SessionRegistry;
+use actors::Actors;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -30,10 +26,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// What handlers reach: actor addresses and facts fixed at start-up. Nothing in it
 /// changes after start: state that changes lives in the actors.
 pub struct AppState {
-    pub sessions: Addr<SessionRegistry>,
-    pub notifications: Addr<NotificationLog>,
-    pub pg: Addr<PgSupervisor>,
-    pub agent: Addr<AgentStatus>,
+    pub actors: Actors,
     pub host: HostFacts,
     pub key: Option<String>,
     pub plugins: Vec<String>,
