@@ -101,10 +101,11 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         slog::warn!(log, "no user in the users file: nobody can log in";
             "file" => %config.temboard.users.display(), "hint" => "temboard-agent adduser NAME");
     }
+    // ssl_ca_cert_file is accepted for compatibility: 7.x used it to check the UI's
+    // certificate when calling the UI, which this agent never does.
     let tls = http::tls::load(
         &config.temboard.ssl_cert_file,
         &config.temboard.ssl_key_file,
-        config.temboard.ssl_ca_cert_file.as_deref(),
     )?;
     if tls.x509_v1 {
         slog::warn!(log, "the TLS certificate is X.509 version 1, which browsers and rustls clients refuse; replace it with a v3 certificate";

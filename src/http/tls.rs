@@ -40,15 +40,9 @@ fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String
     Ok(certs)
 }
 
-pub fn load(
-    cert_file: &Path,
-    key_file: &Path,
-    ca_file: Option<&Path>,
-) -> Result<LoadedTls, String> {
-    let mut chain = read_certificates(cert_file)?;
-    if let Some(ca) = ca_file {
-        chain.extend(read_certificates(ca)?);
-    }
+/// `cert_file` holds the certificate, then any intermediate certificates of its chain.
+pub fn load(cert_file: &Path, key_file: &Path) -> Result<LoadedTls, String> {
+    let chain = read_certificates(cert_file)?;
     let key = PrivateKeyDer::from_pem_file(key_file)
         .map_err(|e| format!("{}: cannot read private key: {e}", key_file.display()))?;
     let signing_key = ring::sign::any_supported_type(&key)
@@ -115,7 +109,7 @@ mod tests {
         let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         std::fs::write(&cert, V1_CERT).unwrap();
         std::fs::write(&key, V1_KEY).unwrap();
-        assert!(load(&cert, &key, None).unwrap().x509_v1);
+        assert!(load(&cert, &key).unwrap().x509_v1);
     }
 
     #[test]
@@ -126,13 +120,23 @@ mod tests {
         let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         std::fs::write(&cert, a.cert.pem()).unwrap();
         std::fs::write(&key, b.key_pair.serialize_pem()).unwrap();
-        let err = load(&cert, &key, None).err().unwrap();
+        let err = load(&cert, &key).err().unwrap();
         assert!(err.contains("does not match"), "{err}");
     }
 
     #[test]
+    fn a_file_without_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert, "").unwrap();
+        std::fs::write(&key, V1_KEY).unwrap();
+        let err = load(&cert, &key).err().unwrap();
+        assert!(err.contains("no certificate found"), "{err}");
+    }
+
+    #[test]
     fn missing_files_are_named() {
-        let err = load(Path::new("/nonexistent/c.pem"), Path::new("/x"), None)
+        let err = load(Path::new("/nonexistent/c.pem"), Path::new("/x"))
             .err()
             .unwrap();
         assert!(err.contains("/nonexistent/c.pem"), "{err}");
