@@ -40,7 +40,7 @@ const FACILITIES: [&str; 20] = [
 ];
 
 /// Every section we read and the keys we understand in it.
-const KNOWN_KEYS: [(&str, &[&str]); 7] = [
+const KNOWN_KEYS: [(&str, &[&str]); 8] = [
     (
         "temboard",
         &[
@@ -79,12 +79,13 @@ const KNOWN_KEYS: [(&str, &[&str]); 7] = [
     ("logging", &["method", "facility", "destination", "level"]),
     ("dashboard", &["scheduler_interval", "history_length"]),
     ("monitoring", &["dbnames", "probes", "scheduler_interval"]),
-    ("administration", &["pg_ctl"]),
-    ("statements", &["dbname"]),
+    ("administration", &["pg_ctl", "control_timeout"]),
+    ("maintenance", &["max_parallel"]),
+    ("statements", &["dbname", "max_query_length"]),
 ];
 
 /// 7.x plugin sections accepted without warnings: nothing in them is used.
-const TOLERATED_SECTIONS: [&str; 3] = ["maintenance", "activity", "pgconf"];
+const TOLERATED_SECTIONS: [&str; 2] = ["activity", "pgconf"];
 
 /// Largest interval or timeout in seconds we accept (one year): keeps
 /// `Instant + Duration` arithmetic far from overflowing.
@@ -104,6 +105,7 @@ pub struct Config {
     pub dashboard: Dashboard,
     pub monitoring: Monitoring,
     pub administration: Administration,
+    pub maintenance: Maintenance,
     pub statements: Statements,
     /// One line per unknown section or key, for the caller to log.
     pub warnings: Vec<String>,
@@ -200,11 +202,21 @@ pub struct Monitoring {
 pub struct Administration {
     /// Command template; its single `%s` is replaced by the action.
     pub pg_ctl: Option<String>,
+    /// Seconds a control command may run before it is killed.
+    pub control_timeout: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Maintenance {
+    /// Operations (VACUUM, ANALYZE, REINDEX) running at once.
+    pub max_parallel: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statements {
     pub dbname: String,
+    /// Bytes of query text kept per statement; longer texts are cut.
+    pub max_query_length: usize,
 }
 
 /// Why the configuration cannot be used: one line naming the file (and the
@@ -299,6 +311,7 @@ impl Config {
             dashboard: Dashboard::read(s)?,
             monitoring: Monitoring::read(s)?,
             administration: Administration::read(s)?,
+            maintenance: Maintenance::read(s)?,
             statements: Statements::read(s)?,
             warnings: Vec::new(),
             path,
@@ -395,6 +408,15 @@ impl Administration {
     fn read(s: &Settings) -> Result<Self, ConfigError> {
         Ok(Administration {
             pg_ctl: s.get("administration", "pg_ctl", None, parse_pg_ctl)?,
+            control_timeout: s.int("administration", "control_timeout", 300, 1, MAX_SECONDS)?,
+        })
+    }
+}
+
+impl Maintenance {
+    fn read(s: &Settings) -> Result<Self, ConfigError> {
+        Ok(Maintenance {
+            max_parallel: s.int("maintenance", "max_parallel", 2, 1, 64)?,
         })
     }
 }
@@ -403,6 +425,7 @@ impl Statements {
     fn read(s: &Settings) -> Result<Self, ConfigError> {
         Ok(Statements {
             dbname: s.text("statements", "dbname", "postgres")?,
+            max_query_length: s.int("statements", "max_query_length", 16384, 64, 1 << 30)?,
         })
     }
 }

@@ -126,6 +126,11 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             users,
             sessions: session_settings(&config),
             pg: pg_settings(&config),
+            dashboard: http::dashboard::settings(&config),
+            activity: http::activity::settings(&config),
+            pgconf: http::pgconf::settings(&config),
+            maintenance: http::maintenance::settings(&config),
+            statements: http::statements::settings(&config),
             log: log.clone(),
         });
         let state = AppState {

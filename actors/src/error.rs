@@ -14,6 +14,13 @@ pub enum Error {
     Store(String),
     /// An actor did not answer (stopped or overloaded mailbox).
     Mailbox(String),
+    /// The object the request names does not exist (database, table, task, setting).
+    NotFound(String),
+    /// The request's input is refused after checking it against the instance
+    /// (e.g. a setting value out of range); the text says why.
+    Invalid(String),
+    /// The request conflicts with work in progress (e.g. a control action running).
+    Conflict(String),
 }
 
 impl Error {
@@ -32,6 +39,9 @@ impl fmt::Display for Error {
             Error::Query { context, message } => write!(f, "{context}: {message}"),
             Error::Store(why) => write!(f, "durable store: {why}"),
             Error::Mailbox(why) => write!(f, "internal: {why}"),
+            Error::NotFound(what) | Error::Invalid(what) | Error::Conflict(what) => {
+                write!(f, "{what}")
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ pub struct PgSettings {
 }
 
 impl PgSettings {
-    fn client_config(&self) -> tokio_postgres::Config {
+    pub fn client_config(&self) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
             .host(&self.host)
@@ -81,17 +81,7 @@ pub struct PgSupervisor {
 }
 
 impl PgSupervisor {
-    pub fn new(settings: PgSettings, log: slog::Logger) -> PgSupervisor {
-        let manager = PostgresConnectionManager::new(settings.client_config(), NoTls);
-        let pool = bb8::Pool::builder()
-            .max_size(settings.pool_size.max(1))
-            .min_idle(None)
-            .connection_timeout(settings.connect_timeout)
-            .idle_timeout(Some(Duration::from_secs(300)))
-            .retry_connection(false)
-            // `checkout` drops connections that died with a restart.
-            .test_on_check_out(false)
-            .build_unchecked(manager);
+    pub fn new(settings: PgSettings, pool: Pool, log: slog::Logger) -> PgSupervisor {
         PgSupervisor {
             pool,
             settings,
@@ -102,9 +92,15 @@ impl PgSupervisor {
         }
     }
 
-    pub fn start_in_own_arbiter(settings: PgSettings, log: slog::Logger) -> Addr<PgSupervisor> {
+    pub fn start_in_own_arbiter(
+        settings: PgSettings,
+        pool: Pool,
+        log: slog::Logger,
+    ) -> Addr<PgSupervisor> {
         let arbiter = Arbiter::new();
-        PgSupervisor::start_in_arbiter(&arbiter.handle(), move |_| PgSupervisor::new(settings, log))
+        PgSupervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+            PgSupervisor::new(settings, pool, log)
+        })
     }
 
     fn set_state(&mut self, state: InstanceState, reason: Option<&str>) {
@@ -145,6 +141,21 @@ impl PgSupervisor {
             }
         }));
     }
+}
+
+/// The pool every actor shares (through `PgAccess`): connections are made on demand
+/// and dropped after five idle minutes.
+pub fn build_pool(settings: &PgSettings) -> Pool {
+    let manager = PostgresConnectionManager::new(settings.client_config(), NoTls);
+    bb8::Pool::builder()
+        .max_size(settings.pool_size.max(1))
+        .min_idle(None)
+        .connection_timeout(settings.connect_timeout)
+        .idle_timeout(Some(Duration::from_secs(300)))
+        .retry_connection(false)
+        // `checkout` drops connections that died with a restart.
+        .test_on_check_out(false)
+        .build_unchecked(manager)
 }
 
 pub type Connection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<NoTls>>;
@@ -188,7 +199,7 @@ fn unreachable(err: bb8::RunError<tokio_postgres::Error>) -> Error {
 }
 
 /// tokio-postgres puts the useful part (the OS error, the server message) in the source.
-fn describe_pg_error(err: &tokio_postgres::Error) -> String {
+pub(crate) fn describe_pg_error(err: &tokio_postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
         return db.message().to_string();
     }

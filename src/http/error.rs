@@ -66,8 +66,14 @@ impl ResponseError for ApiError {
 
 impl From<actors::Error> for ApiError {
     fn from(err: actors::Error) -> ApiError {
-        // Every actor error is the agent's or PostgreSQL's trouble, not the client's.
-        ApiError::internal(err.to_string())
+        let status = match &err {
+            actors::Error::NotFound(_) => StatusCode::NOT_FOUND,
+            actors::Error::Invalid(_) => StatusCode::NOT_ACCEPTABLE,
+            actors::Error::Conflict(_) => StatusCode::CONFLICT,
+            // The agent's or PostgreSQL's trouble, not the client's.
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, err.to_string())
     }
 }
 

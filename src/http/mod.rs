@@ -3,10 +3,15 @@
 //! with the agent key redacted). Only this module knows actix-web and status codes;
 //! handlers validate input, send one message to an actor and map the reply.
 
+pub mod activity;
 pub mod administration;
 pub mod core;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod maintenance;
+pub mod pgconf;
+pub mod statements;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -19,6 +24,9 @@ use serde_json::json;
 
 use actors::host::HostFacts;
 use actors::Actors;
+
+/// Registers a plugin's routes.
+type PluginRoutes = fn(&mut web::ServiceConfig);
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -115,8 +123,18 @@ pub fn serve(
             )
             .configure(core::routes)
             .configure(|cfg| {
-                if enabled("administration") {
-                    administration::routes(cfg)
+                let plugins: [(&str, PluginRoutes); 6] = [
+                    ("dashboard", dashboard::routes),
+                    ("pgconf", pgconf::routes),
+                    ("administration", administration::routes),
+                    ("activity", activity::routes),
+                    ("maintenance", maintenance::routes),
+                    ("statements", statements::routes),
+                ];
+                for (name, routes) in plugins {
+                    if enabled(name) {
+                        routes(cfg)
+                    }
                 }
             })
             .default_service(web::to(not_found))

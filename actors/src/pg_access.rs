@@ -1,0 +1,62 @@
+//! How actors other than `PgSupervisor` reach PostgreSQL: the shared pool to the
+//! configured database, and dedicated connections to other databases of the same
+//! instance with the same options (application_name, statement and lock timeouts).
+//! It holds no state of its own: the pool is bb8's handle, cheap to clone.
+
+use std::sync::Arc;
+
+use tokio_postgres::NoTls;
+
+use crate::error::Error;
+use crate::pg_supervisor::{checkout, describe_pg_error, Connection, PgSettings, Pool};
+
+#[derive(Clone)]
+pub struct PgAccess {
+    pool: Pool,
+    settings: Arc<PgSettings>,
+}
+
+impl PgAccess {
+    pub fn new(settings: PgSettings) -> PgAccess {
+        let pool = crate::pg_supervisor::build_pool(&settings);
+        PgAccess {
+            pool,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn settings(&self) -> &PgSettings {
+        &self.settings
+    }
+
+    /// A live pooled connection to the configured database; fails fast with the
+    /// reason when PostgreSQL is unreachable.
+    pub async fn conn(&self) -> Result<Connection<'_>, Error> {
+        checkout(&self.pool).await
+    }
+
+    /// A dedicated connection to `dbname` on the same instance, closed when the
+    /// client is dropped. The database name is passed as a connection parameter,
+    /// never formatted into SQL.
+    pub async fn connect_to(&self, dbname: &str) -> Result<tokio_postgres::Client, Error> {
+        let mut config = self.settings.client_config();
+        config.dbname(dbname);
+        let (client, connection) =
+            config
+                .connect(NoTls)
+                .await
+                .map_err(|e| match e.as_db_error() {
+                    // The server answered: e.g. no such database, or not allowed in it.
+                    Some(db) => Error::query(format!("connect to database {dbname}"), db.message()),
+                    None => Error::PgUnreachable(describe_pg_error(&e)),
+                })?;
+        actix::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+}

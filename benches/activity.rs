@@ -1,0 +1,3 @@
+//! Benchmark of the activity endpoints. Placeholder: filled in by its issue.
+
+fn main() {}

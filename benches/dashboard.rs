@@ -1,0 +1,3 @@
+//! Benchmark of the dashboard endpoints. Placeholder: filled in by its issue.
+
+fn main() {}

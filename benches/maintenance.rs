@@ -1,0 +1,3 @@
+//! Benchmark of the maintenance endpoints. Placeholder: filled in by its issue.
+
+fn main() {}
