@@ -417,7 +417,7 @@ impl PgCluster {
              fsync = off\n\
              synchronous_commit = off\n\
              full_page_writes = off\n\
-             max_connections = 50\n\
+             max_connections = 300\n\
              shared_buffers = 32MB\n\
              logging_collector = off\n\
              # Let a backend notice a killed client (spawn_psql) during a\n\
