@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use actors::users::{self, Users};
+use actors::users::{self, Role, Users};
 
 use crate::config::Config;
 
@@ -45,22 +45,33 @@ fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
-pub fn adduser(config_path: &Path, name: &str) -> Result<(), String> {
+/// The users-file line: the role is written only when it is not the default, so
+/// that admin lines stay readable by temboard-agent 7.x.
+fn user_line(name: &str, role: &str) -> Result<String, String> {
+    let role = Role::parse(role).ok_or_else(|| format!("unknown role {role:?}"))?;
+    let line = users::bcrypt_line(name, &read_password()?)?;
+    Ok(match role {
+        Role::Admin => line,
+        Role::Read => format!("{line}:{}", role.as_str()),
+    })
+}
+
+pub fn adduser(config_path: &Path, name: &str, role: &str) -> Result<(), String> {
     check_name(name)?;
     let config = Config::load(config_path).map_err(|e| e.to_string())?;
     let path = &config.temboard.users;
     if path.exists() && Users::load(path)?.get(name).is_some() {
         return Err(format!("user {name} already exists in {}", path.display()));
     }
-    let line = users::bcrypt_line(name, &read_password()?)?;
+    let line = user_line(name, role)?;
     append_line(path, &line)?;
-    println!("User {name} added to {}.", path.display());
+    println!("User {name} ({role}) added to {}.", path.display());
     Ok(())
 }
 
-pub fn password(name: &str) -> Result<(), String> {
+pub fn password(name: &str, role: &str) -> Result<(), String> {
     check_name(name)?;
-    println!("{}", users::bcrypt_line(name, &read_password()?)?);
+    println!("{}", user_line(name, role)?);
     Ok(())
 }
 

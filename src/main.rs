@@ -38,9 +38,19 @@ enum Command {
     /// Run the agent (the default).
     Serve,
     /// Add a user to the users file (the password is prompted for, or read from stdin).
-    Adduser { name: String },
+    Adduser {
+        name: String,
+        /// admin (everything) or read (may look, not change).
+        #[arg(long, default_value = "admin", value_parser = ["admin", "read"])]
+        role: String,
+    },
     /// Print a users-file line for NAME with a new password hash.
-    Password { name: String },
+    Password {
+        name: String,
+        /// admin (everything) or read (may look, not change).
+        #[arg(long, default_value = "admin", value_parser = ["admin", "read"])]
+        role: String,
+    },
     /// Set up a throwaway PostgreSQL cluster, a certificate, a user and a
     /// configuration in DIR, then run the agent against them.
     Quickstart {
@@ -56,8 +66,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(&cli.config),
-        Command::Adduser { name } => cli::adduser(&cli.config, &name),
-        Command::Password { name } => cli::password(&name),
+        Command::Adduser { name, role } => cli::adduser(&cli.config, &name, &role),
+        Command::Password { name, role } => cli::password(&name, &role),
         Command::Quickstart { dir, port } => quickstart::run(&dir, port),
     };
     match result {

@@ -27,7 +27,7 @@ fn login_returns_a_64_hex_session_that_identifies_the_user() {
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     let profile = agent.get_as("/profile", &session);
     assert_eq!(profile.status, 200);
-    assert_eq!(profile.json(), json!({ "username": USER }));
+    assert_eq!(profile.json(), json!({ "username": USER, "role": "admin" }));
 }
 
 #[test]

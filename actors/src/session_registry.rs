@@ -13,7 +13,7 @@ use actix::prelude::*;
 use rand::RngCore;
 
 use crate::notification_log::{NotificationLog, Notify};
-use crate::users::{self, Users};
+use crate::users::{self, Role, Users};
 
 /// The tunables of sessions and of the brute-force guard.
 #[derive(Debug, Clone)]
@@ -271,13 +271,21 @@ impl Handler<Login> for SessionRegistry {
 
 /// Who owns this session id, if it is live. Using a session keeps it alive.
 #[derive(Message)]
-#[rtype(result = "Option<String>")]
+#[rtype(result = "Option<SessionUser>")]
 pub struct CheckSession {
     pub id: String,
 }
 
+/// The user behind a live session, with the role the users file gives them now
+/// (a reload that demotes a user takes effect at their next request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub username: String,
+    pub role: Role,
+}
+
 impl Handler<CheckSession> for SessionRegistry {
-    type Result = Option<String>;
+    type Result = Option<SessionUser>;
 
     fn handle(&mut self, msg: CheckSession, _: &mut Self::Context) -> Self::Result {
         let idle = self.settings.idle_timeout;
@@ -287,7 +295,11 @@ impl Handler<CheckSession> for SessionRegistry {
             return None;
         }
         session.last_used = Instant::now();
-        Some(session.username.clone())
+        let role = self.users.role(&session.username)?;
+        Some(SessionUser {
+            username: session.username.clone(),
+            role,
+        })
     }
 }
 

@@ -1,4 +1,5 @@
-//! The users file (`name:hash` lines) and password verification. Two hash formats are
+//! The users file (`name:hash[:role]` lines) and password verification. The role is
+//! `admin` (the default, so 7.x files keep working) or `read` (may look, not change). Two hash formats are
 //! accepted: bcrypt (`$2a$`, `$2b$`, `$2y$`), which `temboard-agent adduser` writes,
 //! and the legacy temBoard hash `base64(sha512(hex(password) + sha512(username)))` of
 //! files written by older agents. Verification is constant time and CPU bound (bcrypt
@@ -32,10 +33,44 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
+/// What a user may do: `Admin` everything, `Read` every GET and nothing that
+/// changes the instance or the agent's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    Admin,
+    Read,
+}
+
+impl Role {
+    pub const NAMES: [&'static str; 2] = ["admin", "read"];
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "read" => Some(Role::Read),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Read => "read",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct User {
+    hash: PasswordHash,
+    role: Role,
+}
+
 /// The users known to the agent, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Users {
-    by_name: HashMap<String, PasswordHash>,
+    by_name: HashMap<String, User>,
 }
 
 impl Users {
@@ -54,16 +89,30 @@ impl Users {
                 continue;
             }
             let lineno = index + 1;
-            let (name, hash) = line
+            let (name, rest) = line
                 .split_once(':')
-                .ok_or_else(|| format!("line {lineno}: expected name:hash"))?;
+                .ok_or_else(|| format!("line {lineno}: expected name:hash[:role]"))?;
             let name = name.trim();
             if !valid_username(name) {
                 return Err(format!("line {lineno}: invalid user name {name:?}"));
             }
+            // No hash format contains ':', so a second ':' starts the role.
+            let (hash, role) = match rest.split_once(':') {
+                None => (rest, Role::Admin),
+                Some((hash, role)) => {
+                    let role = Role::parse(role.trim()).ok_or_else(|| {
+                        format!(
+                            "line {lineno}: unknown role {:?} for {name} (expected {})",
+                            role.trim(),
+                            Role::NAMES.join(" or ")
+                        )
+                    })?;
+                    (hash, role)
+                }
+            };
             let hash = parse_hash(hash.trim())
                 .ok_or_else(|| format!("line {lineno}: unrecognised password hash for {name}"))?;
-            by_name.insert(name.to_string(), hash);
+            by_name.insert(name.to_string(), User { hash, role });
         }
         Ok(Users { by_name })
     }
@@ -77,7 +126,11 @@ impl Users {
     }
 
     pub fn get(&self, name: &str) -> Option<&PasswordHash> {
-        self.by_name.get(name)
+        self.by_name.get(name).map(|u| &u.hash)
+    }
+
+    pub fn role(&self, name: &str) -> Option<Role> {
+        self.by_name.get(name).map(|u| u.role)
     }
 }
 
@@ -220,5 +273,33 @@ mod tests {
     fn debug_output_hides_hashes() {
         let users = Users::parse(&bcrypt_line("alice", "pw").unwrap()).unwrap();
         assert!(!format!("{users:?}").contains("$2b$"));
+    }
+
+    #[test]
+    fn role_is_admin_by_default_and_read_when_written() {
+        let legacy = legacy_line("alice", "foo!!");
+        let text = format!(
+            "{legacy}\n{legacy_bob}:read\n{legacy_carol}:admin\n",
+            legacy_bob = legacy_line("bob", "pw"),
+            legacy_carol = legacy_line("carol", "pw")
+        );
+        let users = Users::parse(&text).unwrap();
+        assert_eq!(users.role("alice"), Some(Role::Admin));
+        assert_eq!(users.role("bob"), Some(Role::Read));
+        assert_eq!(users.role("carol"), Some(Role::Admin));
+        assert_eq!(users.role("nobody"), None);
+        // The role does not leak into the hash.
+        assert!(verify("bob", "pw", users.get("bob").unwrap()));
+        let bcrypt = Users::parse(&format!("{}:read", bcrypt_line("dave", "pw").unwrap())).unwrap();
+        assert_eq!(bcrypt.role("dave"), Some(Role::Read));
+        assert!(verify("dave", "pw", bcrypt.get("dave").unwrap()));
+    }
+
+    #[test]
+    fn unknown_role_names_the_line() {
+        let text = format!("# users\n{}:root\n", legacy_line("bob", "pw"));
+        let err = Users::parse(&text).unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("unknown role \"root\""), "{err}");
     }
 }

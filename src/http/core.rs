@@ -96,7 +96,10 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
 }
 
 async fn profile(session: Session) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "username": session.username }))
+    HttpResponse::Ok().json(json!({
+        "username": session.username,
+        "role": session.role.as_str(),
+    }))
 }
 
 async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -40,6 +40,14 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "Invalid key.")
     }
 
+    /// 403 for a read-only user on an endpoint that changes something.
+    pub fn read_only(username: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("User '{username}' is read-only."),
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }

@@ -3,6 +3,11 @@
 //! endpoints where the spec allows it. The rules (resolutions.md, Authentication):
 //! X-Session missing or not 64 lowercase hex -> 406; unknown or expired -> 401; on key
 //! endpoints a correct key is enough and a wrong key is 401 whatever the session.
+//!
+//! Read-only users are refused here, in one place: a session of a `read` user is
+//! accepted only on requests that cannot change anything (GET, HEAD, OPTIONS).
+//! Every write endpoint needs a session or the key, so none can be registered
+//! without this check; /login and /logout take no session extractor.
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -11,7 +16,10 @@ use subtle_compare::constant_time_eq;
 
 use super::error::ApiError;
 use super::AppState;
+use actix_web::http::Method;
+use actors::notification_log::Notify;
 use actors::session_registry::CheckSession;
+use actors::users::Role;
 
 pub const SESSION_HEADER: &str = "X-Session";
 pub const KEY_HEADER: &str = "X-TemBoard-Agent-Key";
@@ -20,6 +28,7 @@ pub const KEY_HEADER: &str = "X-TemBoard-Agent-Key";
 #[derive(Debug, Clone)]
 pub struct Session {
     pub username: String,
+    pub role: Role,
 }
 
 /// Who is calling a key-enabled endpoint. The plugin chapters that change things
@@ -102,16 +111,36 @@ pub fn check_key(req: &HttpRequest, configured: Option<&str>) -> Result<bool, Ap
     }
 }
 
+/// Whether a request may change something: everything but the safe methods.
+pub fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
     let id = session_id(&req)?;
     let state = state(&req)?;
-    let username = state
+    let user = state
         .actors
         .sessions
         .send(CheckSession { id })
         .await?
         .ok_or_else(ApiError::invalid_session)?;
-    Ok(Session { username })
+    if user.role == Role::Read && is_write(req.method()) {
+        let what = format!("{} {}", req.method(), req.path());
+        log::warn!("refused {what} to read-only user {}", user.username);
+        let message = format!("Refused {what}: read-only user");
+        // The refusal is answered even if the audit trail cannot be written.
+        let _ = state
+            .actors
+            .notifications
+            .send(Notify::new(&user.username, message))
+            .await;
+        return Err(ApiError::read_only(&user.username));
+    }
+    Ok(Session {
+        username: user.username,
+        role: user.role,
+    })
 }
 
 impl FromRequest for Session {
