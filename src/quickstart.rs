@@ -77,6 +77,10 @@ pub fn run(dir: &Path, port: u16) -> Result<(), String> {
     write_private(&config_path, &config)?;
 
     cluster.start()?;
+    if let Err(why) = cluster.create_extensions(pg_port) {
+        // The agent works without it; only /statements answers 404.
+        eprintln!("warning: cannot create pg_stat_statements: {why}");
+    }
     print_banner(&dir, port, &password, &key, &cluster, pg_port);
     // Returns on SIGINT/SIGTERM (Ctrl-C), or with an error (e.g. the port is
     // taken): stop the cluster either way, so that nothing is left running.
@@ -340,6 +344,24 @@ impl Cluster {
 
     /// Starts the cluster; a cluster still running (left over by an earlier
     /// run that was killed) is fine.
+    /// Creates pg_stat_statements in the `postgres` database, for /statements.
+    fn create_extensions(&self, port: u16) -> Result<(), String> {
+        let mut psql = self.command(&self.binary("psql"));
+        psql.arg("-X")
+            .arg("-q")
+            .arg("-v")
+            .arg("ON_ERROR_STOP=1")
+            .arg("-h")
+            .arg(&self.sock)
+            .arg("-p")
+            .arg(port.to_string())
+            .arg("-d")
+            .arg("postgres")
+            .arg("-c")
+            .arg(include_str!("../actors/sql/quickstart_extensions.sql"));
+        check(output(psql, "psql")?, "CREATE EXTENSION pg_stat_statements")
+    }
+
     fn start(&self) -> Result<(), String> {
         if self.is_running()? {
             println!("PostgreSQL is already running.");
