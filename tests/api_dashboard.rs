@@ -582,3 +582,25 @@ fn postgresql_down_keeps_the_host_part_fresh() {
     assert_eq!(with_key(&agent, "/dashboard/live").status, 200);
     assert!(agent.log().contains("PostgreSQL answers again"));
 }
+
+#[test]
+fn without_a_configured_hostname_the_machine_name_is_used() {
+    let pg = PgCluster::shared();
+    let mut agent = Agent::prepare(pg, AgentSetup::default());
+    let config = agent
+        .config()
+        .replace(&format!("hostname = {HOSTNAME}\n"), "");
+    assert!(!config.contains(HOSTNAME));
+    agent.write_config(&config);
+    agent.spawn();
+    let name = ok_json(&agent, "/dashboard/hostname")["hostname"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The FQDN when the resolver knows one, else the plain host name: it starts
+    // with the kernel's host name either way, and /discover says the same.
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(name.starts_with(kernel.trim()), "{name} vs {kernel}");
+    assert_eq!(agent.get("/discover").json()["hostname"], name.as_str());
+    assert_eq!(ok_json(&agent, "/dashboard")["hostname"], name.as_str());
+}
