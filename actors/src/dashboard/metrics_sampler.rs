@@ -287,6 +287,7 @@ impl Handler<Measure> for MetricsSampler {
                     .map_err(host_error),
                 Metric::NCpu => Ok(Measurement::NCpu(cpu::count())),
                 Metric::OsVersion => Ok(Measurement::OsVersion(os_version)),
+                // Only Metric::Hostname is left: the others need PostgreSQL or are CPU.
                 _ => Ok(Measurement::Hostname(hostname)),
             };
             return Box::pin(async move { answer });
