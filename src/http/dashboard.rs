@@ -1,12 +1,92 @@
-//! The dashboard chapter of the API. Placeholder: filled in by its issue.
+//! The dashboard chapter of the API: /dashboard (the last sample from memory, with the
+//! last notifications), /dashboard/config, /dashboard/live (a sample taken now; 500
+//! when PostgreSQL does not answer), /dashboard/history (kept samples, oldest first)
+//! and the single-value endpoints, each read now. Every endpoint accepts a session or
+//! the agent key. Handlers send one message and serialize the reply.
 
-use actix_web::web;
+use actix_web::{web, HttpResponse};
 
+use super::error::ApiError;
+use super::extract::SessionOrKey;
+use super::AppState;
 use crate::config::Config;
+use actors::dashboard::dashboard_history::{GetDashboard, GetHistory};
+use actors::dashboard::metrics_sampler::{Measure, TakeLive};
+use actors::dashboard::sample::Metric;
+use actors::dashboard::{DashboardConfig, Settings};
 
 /// The dashboard actors' settings, from the configuration.
-pub fn settings(_config: &Config) -> actors::dashboard::Settings {
-    actors::dashboard::Settings::default()
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        enabled: config.temboard.plugins.iter().any(|p| p == "dashboard"),
+        hostname: config.temboard.hostname.clone(),
+        config: DashboardConfig {
+            history_length: config.dashboard.history_length,
+            scheduler_interval: config.dashboard.scheduler_interval,
+        },
+    }
 }
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+/// The single-value endpoints and what each reads.
+const METRICS: [(&str, Metric); 13] = [
+    ("buffers", Metric::Buffers),
+    ("hitratio", Metric::Hitratio),
+    ("active_backends", Metric::ActiveBackends),
+    ("cpu", Metric::Cpu),
+    ("loadaverage", Metric::Loadaverage),
+    ("memory", Metric::Memory),
+    ("hostname", Metric::Hostname),
+    ("os_version", Metric::OsVersion),
+    ("pg_version", Metric::PgVersion),
+    ("n_cpu", Metric::NCpu),
+    ("databases", Metric::Databases),
+    ("info", Metric::Info),
+    ("max_connections", Metric::MaxConnections),
+];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/dashboard").route(web::get().to(dashboard)))
+        .service(web::resource("/dashboard/config").route(web::get().to(config)))
+        .service(web::resource("/dashboard/live").route(web::get().to(live)))
+        .service(web::resource("/dashboard/history").route(web::get().to(history)));
+    for (name, metric) in METRICS {
+        cfg.service(
+            web::resource(format!("/dashboard/{name}")).route(web::get().to(
+                move |auth: SessionOrKey, state: web::Data<AppState>| measure(auth, state, metric),
+            )),
+        );
+    }
+}
+
+async fn dashboard(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let view = state.actors.dashboard.history.send(GetDashboard).await??;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn config(_: SessionOrKey, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.actors.dashboard.config)
+}
+
+async fn live(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let view = state.actors.dashboard.sampler.send(TakeLive).await??;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn history(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let samples = state.actors.dashboard.history.send(GetHistory).await?;
+    Ok(HttpResponse::Ok().json(samples))
+}
+
+async fn measure(
+    _: SessionOrKey,
+    state: web::Data<AppState>,
+    metric: Metric,
+) -> Result<HttpResponse, ApiError> {
+    let value = state
+        .actors
+        .dashboard
+        .sampler
+        .send(Measure(metric))
+        .await??;
+    Ok(HttpResponse::Ok().json(value))
+}

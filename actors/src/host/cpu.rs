@@ -1,32 +1,149 @@
-//! Number of CPUs of the host, as /proc/stat lists them (all online CPUs, not the
-//! affinity mask of this process: the agent describes the machine).
+//! CPUs of the host from /proc/stat and /proc/cpuinfo: cumulated times (total and per
+//! CPU, in clock ticks), the number of CPUs, their models, and the usage percentages
+//! between two readings. It counts all online CPUs as /proc/stat lists them, not the
+//! affinity mask of this process: the agent describes the machine. Parsers take the
+//! file text (procfs does the parsing) so they are tested on captured fixtures;
+//! nothing here keeps state between readings: the caller keeps the previous one.
 
-/// Counts the `cpuN` lines of /proc/stat.
-pub fn parse_cpu_count(proc_stat: &str) -> usize {
-    proc_stat
-        .lines()
-        .filter(|l| {
-            // "cpu0 ...", not the "cpu  ..." total line.
-            l.strip_prefix("cpu")
-                .and_then(|rest| rest.split_whitespace().next())
-                .is_some_and(|n| !n.is_empty() && rest_is_index(l, n))
-        })
-        .count()
+use procfs::{CpuInfo, ExplicitSystemInfo, FromBufRead, FromBufReadSI, KernelStats};
+use serde::Serialize;
+
+use super::HostError;
+
+/// Cumulated time one CPU (or all of them) spent in each state since boot, in clock
+/// ticks (USER_HZ). Fields a kernel does not report are 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub user: u64,
+    pub nice: u64,
+    pub system: u64,
+    pub idle: u64,
+    pub iowait: u64,
+    pub irq: u64,
+    pub softirq: u64,
+    pub steal: u64,
+    pub guest: u64,
+    pub guest_nice: u64,
 }
 
-fn rest_is_index(line: &str, first: &str) -> bool {
-    line.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
-        && first.bytes().all(|b| b.is_ascii_digit())
+impl From<&procfs::CpuTime> for CpuTimes {
+    fn from(t: &procfs::CpuTime) -> CpuTimes {
+        CpuTimes {
+            user: t.user,
+            nice: t.nice,
+            system: t.system,
+            idle: t.idle,
+            iowait: t.iowait.unwrap_or(0),
+            irq: t.irq.unwrap_or(0),
+            softirq: t.softirq.unwrap_or(0),
+            steal: t.steal.unwrap_or(0),
+            guest: t.guest.unwrap_or(0),
+            guest_nice: t.guest_nice.unwrap_or(0),
+        }
+    }
 }
 
+/// One reading of /proc/stat's CPU lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuStat {
+    /// The `cpu` line: all CPUs together.
+    pub total: CpuTimes,
+    /// The `cpuN` lines, in order.
+    pub per_cpu: Vec<CpuTimes>,
+}
+
+impl CpuStat {
+    /// Number of online CPUs.
+    pub fn count(&self) -> usize {
+        self.per_cpu.len()
+    }
+}
+
+/// Parses /proc/stat. Ticks per second do not matter here: we keep raw ticks.
+pub fn parse_stat(text: &str) -> Result<CpuStat, HostError> {
+    let info = ExplicitSystemInfo {
+        boot_time_secs: 0,
+        ticks_per_second: 100,
+        page_size: 4096,
+        is_little_endian: cfg!(target_endian = "little"),
+    };
+    let stats = KernelStats::from_buf_read(text.as_bytes(), &info)
+        .map_err(|e| HostError::parse("/proc/stat", e))?;
+    Ok(CpuStat {
+        total: CpuTimes::from(&stats.total),
+        per_cpu: stats.cpu_time.iter().map(CpuTimes::from).collect(),
+    })
+}
+
+pub fn read_stat() -> Result<CpuStat, HostError> {
+    parse_stat(&super::read("/proc/stat")?)
+}
+
+/// The number of CPUs; falls back on what the scheduler tells when /proc is unreadable.
 pub fn count() -> usize {
-    let counted = std::fs::read_to_string("/proc/stat")
-        .map(|t| parse_cpu_count(&t))
-        .unwrap_or(0);
-    if counted > 0 {
-        counted
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+    match read_stat() {
+        Ok(stat) if stat.count() > 0 => stat.count(),
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+/// The model name of each CPU, in /proc/cpuinfo order (x86: `model name`; other
+/// architectures: `Processor`, `cpu model` or `cpu`). Empty when the kernel names none.
+pub fn parse_models(cpuinfo: &str) -> Result<Vec<String>, HostError> {
+    if !cpuinfo.lines().any(|l| l.starts_with("processor")) {
+        return Ok(Vec::new());
+    }
+    let info = CpuInfo::from_buf_read(cpuinfo.as_bytes())
+        .map_err(|e| HostError::parse("/proc/cpuinfo", e))?;
+    const KEYS: [&str; 4] = ["model name", "Processor", "cpu model", "cpu"];
+    Ok((0..info.num_cores())
+        .filter_map(|i| {
+            KEYS.iter()
+                .find_map(|k| info.get_field(i, k))
+                .map(str::to_string)
+        })
+        .collect())
+}
+
+pub fn read_models() -> Result<Vec<String>, HostError> {
+    parse_models(&super::read("/proc/cpuinfo")?)
+}
+
+/// CPU usage over an interval, in percent of the time elapsed on all CPUs, rounded to
+/// one decimal. Grouped as temBoard does: `user` includes nice, `system` includes
+/// irq and softirq; the five sum to ~100.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CpuUsage {
+    pub user: f64,
+    pub system: f64,
+    pub idle: f64,
+    pub iowait: f64,
+    pub steal: f64,
+}
+
+/// The usage between two readings of the same CPU (or of the total). All zeros when
+/// no tick elapsed (readings too close) rather than a division by zero. A counter that
+/// went back (iowait may) counts as no time.
+pub fn usage(before: &CpuTimes, after: &CpuTimes) -> CpuUsage {
+    let d = |a: u64, b: u64| b.saturating_sub(a) as f64;
+    let user = d(before.user, after.user) + d(before.nice, after.nice);
+    let system = d(before.system, after.system)
+        + d(before.irq, after.irq)
+        + d(before.softirq, after.softirq);
+    let idle = d(before.idle, after.idle);
+    let iowait = d(before.iowait, after.iowait);
+    let steal = d(before.steal, after.steal);
+    let total = user + system + idle + iowait + steal;
+    if total <= 0.0 {
+        return CpuUsage::default();
+    }
+    let pct = |v: f64| super::round1(v / total * 100.0);
+    CpuUsage {
+        user: pct(user),
+        system: pct(system),
+        idle: pct(idle),
+        iowait: pct(iowait),
+        steal: pct(steal),
     }
 }
 
@@ -34,16 +151,77 @@ pub fn count() -> usize {
 mod tests {
     use super::*;
 
+    const STAT: &str = include_str!("fixtures/stat-2cpu.txt");
+    const STAT_LATER: &str = include_str!("fixtures/stat-2cpu-later.txt");
+
     #[test]
-    fn counts_numbered_cpu_lines_only() {
-        let text = "cpu  10 0 5 100 0 0 0 0 0 0\ncpu0 5 0 2 50 0 0 0 0 0 0\n\
-                    cpu1 5 0 3 50 0 0 0 0 0 0\nintr 1 2\nctxt 42\n";
-        assert_eq!(parse_cpu_count(text), 2);
-        assert_eq!(parse_cpu_count(""), 0);
+    fn parses_total_and_per_cpu_lines() {
+        let stat = parse_stat(STAT).unwrap();
+        assert_eq!(stat.count(), 2);
+        assert_eq!(stat.total.user, 263364);
+        assert_eq!(stat.total.idle, 194263);
+        assert_eq!(stat.total.steal, 4361);
+        assert_eq!(stat.per_cpu[1].system, 45598);
+    }
+
+    #[test]
+    fn old_kernels_without_optional_columns() {
+        let text = "cpu  10 1 5 100\ncpu0 10 1 5 100\nctxt 1\nbtime 2\nprocesses 3\n";
+        let stat = parse_stat(text).unwrap();
+        assert_eq!(stat.count(), 1);
+        assert_eq!(stat.total.iowait, 0);
+        assert_eq!(stat.total.steal, 0);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(parse_stat("").is_err());
+        assert!(parse_stat("cpu  x y z\n").is_err());
+    }
+
+    #[test]
+    fn usage_between_two_readings() {
+        let before = parse_stat(STAT).unwrap();
+        let after = parse_stat(STAT_LATER).unwrap();
+        // +100 user, +50 system, +350 idle over 500 ticks.
+        let u = usage(&before.total, &after.total);
+        assert_eq!(
+            u,
+            CpuUsage {
+                user: 20.0,
+                system: 10.0,
+                idle: 70.0,
+                iowait: 0.0,
+                steal: 0.0
+            }
+        );
+        let cpu0 = usage(&before.per_cpu[0], &after.per_cpu[0]);
+        assert!((cpu0.user + cpu0.system + cpu0.idle - 100.0).abs() < 0.2);
+    }
+
+    #[test]
+    fn no_elapsed_tick_is_all_zeros() {
+        let stat = parse_stat(STAT).unwrap();
+        assert_eq!(usage(&stat.total, &stat.total), CpuUsage::default());
+        // Counters going back (iowait may) never make negative percents.
+        let after = parse_stat(STAT_LATER).unwrap();
+        let back = usage(&after.total, &stat.total);
+        assert_eq!(back, CpuUsage::default());
+    }
+
+    #[test]
+    fn models_from_cpuinfo() {
+        let models = parse_models(include_str!("fixtures/cpuinfo-epyc.txt")).unwrap();
+        assert_eq!(models, ["AMD EPYC", "AMD EPYC"]);
+        assert_eq!(parse_models("").unwrap(), Vec::<String>::new());
+        let arm = "processor\t: 0\nBogoMIPS\t: 48.00\n\nprocessor\t: 1\nBogoMIPS\t: 48.00\n\n\
+                   Hardware\t: BCM2835\n";
+        assert_eq!(parse_models(arm).unwrap(), Vec::<String>::new());
     }
 
     #[test]
     fn this_host_has_cpus() {
         assert!(count() >= 1);
+        assert!(read_stat().unwrap().total.idle > 0);
     }
 }

@@ -1,10 +1,50 @@
-//! Pure functions over /proc and the resolver that describe the host. Parsers take
-//! the file text so they are tested on captured fixtures; the readers around them
-//! only do the I/O.
+//! Pure functions over /proc and the resolver that describe the host: CPUs (times
+//! total and per CPU, count, models, usage between two readings), memory (bytes),
+//! load average, OS version, host name. Parsers take the file text so they are
+//! tested on captured fixtures (`fixtures/`); the `read` functions around them only do
+//! the I/O. Nothing here keeps state or knows of the dashboard or monitoring that use
+//! it; per-process figures (/proc/<pid>) belong to their users, not here.
 
 pub mod cpu;
+pub mod load;
 pub mod memory;
 pub mod name;
+pub mod os;
+
+use std::fmt;
+
+/// A /proc file that could not be read or parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError {
+    pub file: &'static str,
+    pub message: String,
+}
+
+impl HostError {
+    fn parse(file: &'static str, err: impl fmt::Display) -> HostError {
+        HostError {
+            file,
+            message: err.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for HostError {}
+
+fn read(file: &'static str) -> Result<String, HostError> {
+    std::fs::read_to_string(file).map_err(|e| HostError::parse(file, e))
+}
+
+/// Rounds a percent to one decimal, as temBoard reports them.
+pub(crate) fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
 
 /// What /discover tells of the host; computed once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]

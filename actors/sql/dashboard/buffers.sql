@@ -1,0 +1,2 @@
+-- Buffers allocated since the statistics reset (background writer statistics).
+SELECT buffers_alloc FROM pg_stat_bgwriter
