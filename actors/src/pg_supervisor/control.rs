@@ -23,6 +23,10 @@ use crate::notification_log::Notify;
 /// The least time left to wait for the instance after a command that finished near
 /// the end of `control_timeout`.
 const MIN_WAIT: Duration = Duration::from_secs(5);
+/// How long a reload may take to be in effect. The postmaster re-reads its files
+/// within milliseconds of SIGHUP; when it does not, the files are invalid (it keeps
+/// the previous settings and logs why) and waiting longer would not help.
+const RELOAD_WAIT: Duration = Duration::from_secs(10);
 
 /// What the agent can do to the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,13 +263,14 @@ async fn wait_after(
     conf_loaded: Option<&str>,
     deadline: Instant,
 ) -> Result<(), Failure> {
-    let deadline = deadline.max(Instant::now() + MIN_WAIT);
+    let now = Instant::now();
+    let deadline = deadline.max(now + MIN_WAIT);
     let waited = match action {
         Action::Start | Action::Restart => readiness::wait_accepting(settings, deadline).await,
         Action::Stop => readiness::wait_refusing(settings, deadline).await,
         // Without a load time from before, there is nothing to compare with.
         Action::Reload => match conf_loaded {
-            Some(before) => readiness::wait_reloaded(settings, before, deadline).await,
+            Some(before) => readiness::wait_reloaded(settings, before, now + RELOAD_WAIT).await,
             None => Ok(()),
         },
     };

@@ -112,7 +112,9 @@ pub async fn wait_reloaded(
         }
         if Instant::now() >= deadline {
             let why = match last {
-                Ok(_) => "its configuration load time did not change".to_string(),
+                Ok(_) => "its configuration load time did not change; are the \
+                          configuration files valid? (the server log says)"
+                    .to_string(),
                 Err(e) => e,
             };
             return Err(format!("PostgreSQL did not reload: {why}"));
