@@ -112,6 +112,7 @@ impl Handler<Control> for PgSupervisor {
             return Box::pin(fut::ready(Err(err)));
         }
         self.control = Some(action);
+        self.epoch += 1;
         // Without a command only reload can run: no state to announce.
         if let (Some(state), Some(_)) = (action.transition(), &self.settings.pg_ctl) {
             self.set_state(state, None);
@@ -125,13 +126,12 @@ impl Handler<Control> for PgSupervisor {
         );
         // Spawned, not awaited in the mailbox: state and discovery queries keep
         // being answered during a restart.
-        Box::pin(job.into_actor(self).map(move |result, act, ctx| {
+        Box::pin(job.into_actor(self).map(move |(result, seen), act, _| {
             act.control = None;
+            act.epoch += 1;
             match (&result, action.outcome()) {
                 (Ok(()), Some(state)) => act.set_state(state, None),
-                (Ok(()), None) => {}
-                // Whatever happened, look at the instance now.
-                (Err(_), _) => act.check_health(ctx),
+                _ => act.observe(act.epoch, seen.as_ref().copied().map_err(String::as_str)),
             }
             result.map(|()| action)
         }))
@@ -165,14 +165,16 @@ impl Failure {
     }
 }
 
-/// One action from request to outcome, audit trail included.
+/// One action from request to outcome, audit trail included. Also answers whether
+/// the instance accepts connections once the action failed (or was a reload): the
+/// state the action promised is then unknown.
 async fn run(
     action: Action,
     username: String,
     audit: Recipient<Notify>,
     settings: PgSettings,
     log: slog::Logger,
-) -> Result<(), Error> {
+) -> (Result<(), Error>, Result<(), String>) {
     slog::info!(log, "PostgreSQL {action} requested"; "user" => &username);
     notify(
         &audit,
@@ -199,7 +201,13 @@ async fn run(
             notify(&audit, &username, message, &log).await;
         }
     }
-    result.map_err(|f| Error::query(format!("PostgreSQL {action} failed"), f.message()))
+    let seen = match (&result, action.outcome()) {
+        (Ok(()), Some(_)) => Ok(()),
+        _ => readiness::accepting(&settings).await,
+    };
+    let result =
+        result.map_err(|f| Error::query(format!("PostgreSQL {action} failed"), f.message()));
+    (result, seen)
 }
 
 /// Writes to the audit trail; a failure there is logged and does not change the

@@ -113,6 +113,9 @@ pub struct PgSupervisor {
     checking: bool,
     /// The control action running, if any: a second one is refused meanwhile.
     control: Option<control::Action>,
+    /// Bumped when a control action starts or ends: what a check or a query saw
+    /// before that is stale and is not applied.
+    epoch: u64,
     log: slog::Logger,
 }
 
@@ -125,6 +128,7 @@ impl PgSupervisor {
             since: Local::now(),
             checking: false,
             control: None,
+            epoch: 0,
             log,
         }
     }
@@ -152,6 +156,9 @@ impl PgSupervisor {
                 "host" => host, "port" => port, "was" => was),
             InstanceState::Stopping => slog::info!(self.log, "PostgreSQL is stopping";
                 "host" => host, "port" => port, "was" => was),
+            // No reason: the agent stopped it on request.
+            InstanceState::Down if reason.is_none() => slog::info!(self.log, "PostgreSQL is down";
+                "host" => host, "port" => port, "was" => was),
             InstanceState::Down | InstanceState::Unknown => {
                 slog::warn!(self.log, "PostgreSQL is unreachable";
                 "host" => host, "port" => port, "was" => was,
@@ -165,7 +172,10 @@ impl PgSupervisor {
     /// What a check or a query saw of the instance. While a control action runs,
     /// the action owns the state (it knows more), except that a restart seen down
     /// is starting again.
-    fn observe(&mut self, seen: Result<(), &str>) {
+    fn observe(&mut self, epoch: u64, seen: Result<(), &str>) {
+        if epoch != self.epoch {
+            return;
+        }
         match (self.control, seen) {
             (Some(control::Action::Restart), Err(_)) => {
                 if self.state == InstanceState::Stopping {
@@ -185,6 +195,7 @@ impl PgSupervisor {
         }
         self.checking = true;
         let pool = self.pool.clone();
+        let epoch = self.epoch;
         let check = async move {
             let conn = checkout(&pool).await?;
             conn.simple_query(include_str!("../../sql/health_check.sql"))
@@ -192,12 +203,12 @@ impl PgSupervisor {
                 .map_err(|e| Error::query("health check", e))?;
             Ok::<(), Error>(())
         };
-        ctx.spawn(check.into_actor(self).map(|result, act, _| {
+        ctx.spawn(check.into_actor(self).map(move |result, act, _| {
             act.checking = false;
             match result {
-                Ok(()) => act.observe(Ok(())),
-                Err(Error::PgUnreachable(why)) => act.observe(Err(&why)),
-                Err(err) => act.observe(Err(&err.to_string())),
+                Ok(()) => act.observe(epoch, Ok(())),
+                Err(Error::PgUnreachable(why)) => act.observe(epoch, Err(&why)),
+                Err(err) => act.observe(epoch, Err(&err.to_string())),
             }
         }));
     }
@@ -308,6 +319,7 @@ impl Handler<DiscoverInstance> for PgSupervisor {
 
     fn handle(&mut self, _: DiscoverInstance, _: &mut Self::Context) -> Self::Result {
         let pool = self.pool.clone();
+        let epoch = self.epoch;
         let query = async move {
             let conn = checkout(&pool).await?;
             let row = conn
@@ -323,11 +335,11 @@ impl Handler<DiscoverInstance> for PgSupervisor {
                 block_size: row.get("block_size"),
             })
         };
-        Box::pin(query.into_actor(self).map(|result, act, _| {
+        Box::pin(query.into_actor(self).map(move |result, act, _| {
             // A request is a fresher health check than the timer.
             match &result {
-                Ok(_) => act.observe(Ok(())),
-                Err(Error::PgUnreachable(why)) => act.observe(Err(why)),
+                Ok(_) => act.observe(epoch, Ok(())),
+                Err(Error::PgUnreachable(why)) => act.observe(epoch, Err(why)),
                 Err(_) => {}
             }
             result

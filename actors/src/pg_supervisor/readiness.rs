@@ -44,6 +44,14 @@ async fn probe(settings: &PgSettings) -> Probe {
     }
 }
 
+/// Whether the instance accepts connections now; else why not.
+pub async fn accepting(settings: &PgSettings) -> Result<(), String> {
+    match probe(settings).await {
+        Probe::Accepting => Ok(()),
+        Probe::Refusing(why) => Err(why),
+    }
+}
+
 /// Until the instance accepts connections, or `deadline`.
 pub async fn wait_accepting(settings: &PgSettings, deadline: Instant) -> Result<(), String> {
     loop {
