@@ -88,6 +88,20 @@ fn reload_restart_stop_and_start_a_private_cluster() {
     assert_ok(&control(&agent, &session, "reload"), "reload");
     assert_eq!(pg.psql("postgres", show), "4321ms");
 
+    // A reload PostgreSQL refuses (unparsable file) is not "ok".
+    let auto_conf = pg.data_dir().join("postgresql.auto.conf");
+    let good = std::fs::read_to_string(&auto_conf).unwrap();
+    std::fs::write(&auto_conf, format!("{good}this is = not valid = at all\n")).unwrap();
+    let refused = control(&agent, &session, "reload");
+    assert_eq!(refused.status, 500, "{}", refused.text());
+    let error = refused.error();
+    assert!(
+        error.starts_with("PostgreSQL reload failed: PostgreSQL did not reload"),
+        "{error}"
+    );
+    std::fs::write(&auto_conf, good).unwrap();
+    assert_ok(&control(&agent, &session, "reload"), "reload");
+
     // restart: a new postmaster, and the agent's pooled connections to the old
     // one are never handed out.
     for _ in 0..4 {
@@ -129,7 +143,7 @@ fn reload_restart_stop_and_start_a_private_cluster() {
 
     // Every action and its outcome, under the user's name.
     let messages = notifications(&agent, &session);
-    let expected: Vec<String> = ["reload", "restart", "stop", "start"]
+    let mut expected: Vec<String> = ["reload", "reload", "reload", "restart", "stop", "start"]
         .iter()
         .flat_map(|a| {
             [
@@ -138,6 +152,10 @@ fn reload_restart_stop_and_start_a_private_cluster() {
             ]
         })
         .collect();
+    expected[3] = "PostgreSQL reload failed: PostgreSQL did not reload: its configuration \
+                   load time did not change; are the configuration files valid? (the server \
+                   log says)"
+        .to_string();
     let control_messages: Vec<String> = messages
         .into_iter()
         .filter(|m| m.starts_with("PostgreSQL"))
