@@ -161,10 +161,23 @@ fn reload_restart_stop_and_start_a_private_cluster() {
         .filter(|m| m.starts_with("PostgreSQL"))
         .collect();
     assert_eq!(control_messages, expected);
+
+    // Changes made by another hand are seen by the periodic check.
+    pg.stop();
+    wait_until(Duration::from_secs(30), "the state to be down", || {
+        pg_state(&agent) == "down"
+    });
+    pg.start_again();
+    wait_until(Duration::from_secs(30), "the state to be up", || {
+        pg_state(&agent) == "up"
+    });
+
     let log = agent.log();
     for line in [
         "PostgreSQL restart done",
         "PostgreSQL is stopping",
+        "PostgreSQL is down",
+        "PostgreSQL is unreachable",
         "PostgreSQL is up",
     ] {
         assert!(log.contains(line), "{line:?} not in the agent log:\n{log}");

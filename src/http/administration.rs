@@ -10,8 +10,7 @@ use super::core::json_object;
 use super::error::ApiError;
 use super::extract::Session;
 use super::AppState;
-use actors::pg_supervisor::control::{Action, Control};
-use actors::pg_supervisor::DiscoverInstance;
+use actors::pg_supervisor::{Action, Control, DiscoverInstance};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/administration/control").route(web::post().to(control)))

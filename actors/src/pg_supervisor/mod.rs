@@ -17,6 +17,8 @@ mod command;
 pub mod control;
 mod readiness;
 
+pub use control::{Action, Control};
+
 use std::time::Duration;
 
 use actix::prelude::*;
