@@ -193,13 +193,19 @@ async fn run(
             // 7.x writes "PostgreSQL <action>" once it is done.
             notify(&audit, &username, format!("PostgreSQL {action}"), &log).await;
         }
+        Err(failure) if failure.output.is_empty() => {
+            slog::error!(log, "PostgreSQL {action} failed";
+                "user" => &username, "elapsed_ms" => elapsed_ms, "reason" => &failure.summary);
+        }
         Err(failure) => {
             slog::error!(log, "PostgreSQL {action} failed";
                 "user" => &username, "elapsed_ms" => elapsed_ms,
                 "reason" => &failure.summary, "output" => failure.output.join("\n"));
-            let message = format!("PostgreSQL {action} failed: {}", failure.summary);
-            notify(&audit, &username, message, &log).await;
         }
+    }
+    if let Err(failure) = &result {
+        let message = format!("PostgreSQL {action} failed: {}", failure.summary);
+        notify(&audit, &username, message, &log).await;
     }
     let seen = match (&result, action.outcome()) {
         (Ok(()), Some(_)) => Ok(()),
