@@ -42,6 +42,8 @@ fn pg_settings(config: &Config) -> PgSettings {
         connect_timeout: Duration::from_secs(pg.connect_timeout),
         pool_size: 8,
         health_interval: Duration::from_secs(5),
+        pg_ctl: config.administration.pg_ctl.clone(),
+        control_timeout: Duration::from_secs(config.administration.control_timeout),
     }
 }
 

@@ -9,7 +9,7 @@ use super::extract::{self, Session, SessionOrKey};
 use super::AppState;
 use actors::agent_status::GetAgentTimes;
 use actors::notification_log::ListNotifications;
-use actors::pg_supervisor::DiscoverInstance;
+use actors::pg_supervisor::{DiscoverInstance, GetInstanceState};
 use actors::session_registry::{Login, LoginError, Logout};
 use actors::users::{valid_password, valid_username};
 
@@ -130,6 +130,8 @@ async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let times = state.actors.agent.send(GetAgentTimes).await?;
+    // PgSupervisor answers this at once, even while a control action runs.
+    let pg = state.actors.pg.send(GetInstanceState).await?;
     Ok(HttpResponse::Ok().json(json!({
         "pid": std::process::id(),
         "user": state.os_user,
@@ -137,6 +139,10 @@ async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         "reload_datetime": times.reloaded.format(DATETIME_FORMAT).to_string(),
         "version": env!("CARGO_PKG_VERSION"),
         "configfile": state.config_file.display().to_string(),
+        "postgres": {
+            "state": pg.state.as_str(),
+            "since": pg.since.format(DATETIME_FORMAT).to_string(),
+        },
     })))
 }
 

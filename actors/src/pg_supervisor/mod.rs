@@ -1,10 +1,23 @@
-//! PgSupervisor: owns the connection pool to the PostgreSQL instance and knows whether
-//! the instance is up. Every connection carries `application_name = 'temboard-agent'`,
-//! a statement timeout and a lock timeout. When the instance is down, a request fails
-//! at once with the reason (no retry loop, no hang), and the pool recovers by itself
-//! when the instance comes back: broken connections are dropped and each one is
-//! checked when handed out. It runs on its own arbiter so that PostgreSQL I/O never
-//! competes with the other actors.
+//! PgSupervisor: owns the connection pool to the PostgreSQL instance, the instance's
+//! state (up, down, starting, stopping, and since when) and the control actions
+//! (start, stop, restart, reload; one at a time). Every connection carries
+//! `application_name = 'temboard-agent'`, a statement timeout and a lock timeout.
+//! When the instance is down, a request fails at once with the reason (no retry
+//! loop, no hang), and the pool recovers by itself when the instance comes back
+//! (after a restart too): connections the server closed are dropped when found,
+//! never handed out. It runs on its own arbiter so that PostgreSQL I/O never
+//! competes with the other actors; a control action runs as a spawned future, so
+//! that the mailbox keeps being served while PostgreSQL restarts.
+//!
+//! Files: `control` (the `Control` message and what an action does), `command`
+//! (running the pg_ctl template, no shell), `readiness` (waiting for the instance
+//! after a command).
+
+mod command;
+pub mod control;
+mod readiness;
+
+pub use control::{Action, Control};
 
 use std::time::Duration;
 
@@ -31,6 +44,10 @@ pub struct PgSettings {
     pub connect_timeout: Duration,
     pub pool_size: u32,
     pub health_interval: Duration,
+    /// `[administration] pg_ctl`: the control command template (`%s` = action).
+    pub pg_ctl: Option<String>,
+    /// `[administration] control_timeout`: the bound of one control action.
+    pub control_timeout: Duration,
 }
 
 impl PgSettings {
@@ -56,9 +73,14 @@ impl PgSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceState {
+    /// Before the first check.
     Unknown,
     Up,
     Down,
+    /// Started (by the agent or another hand) and not yet accepting connections.
+    Starting,
+    /// Being stopped (by the agent or another hand).
+    Stopping,
 }
 
 impl InstanceState {
@@ -67,6 +89,20 @@ impl InstanceState {
             InstanceState::Unknown => "unknown",
             InstanceState::Up => "up",
             InstanceState::Down => "down",
+            InstanceState::Starting => "starting",
+            InstanceState::Stopping => "stopping",
+        }
+    }
+
+    /// The state a failed connection attempt shows: the server itself says when it
+    /// is starting up or shutting down (SQLSTATE 57P03); anything else is down.
+    fn from_failure(reason: &str) -> InstanceState {
+        if reason.contains("is starting up") || reason.contains("not yet accepting connections") {
+            InstanceState::Starting
+        } else if reason.contains("is shutting down") {
+            InstanceState::Stopping
+        } else {
+            InstanceState::Down
         }
     }
 }
@@ -77,6 +113,11 @@ pub struct PgSupervisor {
     state: InstanceState,
     since: DateTime<Local>,
     checking: bool,
+    /// The control action running, if any: a second one is refused meanwhile.
+    control: Option<control::Action>,
+    /// Bumped when a control action starts or ends: what a check or a query saw
+    /// before that is stale and is not applied.
+    epoch: u64,
     log: slog::Logger,
 }
 
@@ -88,6 +129,8 @@ impl PgSupervisor {
             state: InstanceState::Unknown,
             since: Local::now(),
             checking: false,
+            control: None,
+            epoch: 0,
             log,
         }
     }
@@ -107,15 +150,44 @@ impl PgSupervisor {
         if state == self.state {
             return;
         }
+        let (host, port, was) = (&self.settings.host, self.settings.port, self.state.as_str());
         match state {
             InstanceState::Up => slog::info!(self.log, "PostgreSQL is up";
-                "host" => &self.settings.host, "port" => self.settings.port),
-            _ => slog::warn!(self.log, "PostgreSQL is unreachable";
-                "host" => &self.settings.host, "port" => self.settings.port,
-                "reason" => reason.unwrap_or("")),
+                "host" => host, "port" => port, "was" => was),
+            InstanceState::Starting => slog::info!(self.log, "PostgreSQL is starting";
+                "host" => host, "port" => port, "was" => was),
+            InstanceState::Stopping => slog::info!(self.log, "PostgreSQL is stopping";
+                "host" => host, "port" => port, "was" => was),
+            // No reason: the agent stopped it on request.
+            InstanceState::Down if reason.is_none() => slog::info!(self.log, "PostgreSQL is down";
+                "host" => host, "port" => port, "was" => was),
+            InstanceState::Down | InstanceState::Unknown => {
+                slog::warn!(self.log, "PostgreSQL is unreachable";
+                "host" => host, "port" => port, "was" => was,
+                "reason" => reason.unwrap_or(""))
+            }
         }
         self.state = state;
         self.since = Local::now();
+    }
+
+    /// What a check or a query saw of the instance. While a control action runs,
+    /// the action owns the state (it knows more), except that a restart seen down
+    /// is starting again.
+    fn observe(&mut self, epoch: u64, seen: Result<(), &str>) {
+        if epoch != self.epoch {
+            return;
+        }
+        match (self.control, seen) {
+            (Some(control::Action::Restart), Err(_)) => {
+                if self.state == InstanceState::Stopping {
+                    self.set_state(InstanceState::Starting, None)
+                }
+            }
+            (Some(_), _) => {}
+            (None, Ok(())) => self.set_state(InstanceState::Up, None),
+            (None, Err(why)) => self.set_state(InstanceState::from_failure(why), Some(why)),
+        }
     }
 
     fn check_health(&mut self, ctx: &mut Context<Self>) {
@@ -125,19 +197,20 @@ impl PgSupervisor {
         }
         self.checking = true;
         let pool = self.pool.clone();
+        let epoch = self.epoch;
         let check = async move {
             let conn = checkout(&pool).await?;
-            conn.simple_query(include_str!("../sql/health_check.sql"))
+            conn.simple_query(include_str!("../../sql/health_check.sql"))
                 .await
                 .map_err(|e| Error::query("health check", e))?;
             Ok::<(), Error>(())
         };
-        ctx.spawn(check.into_actor(self).map(|result, act, _| {
+        ctx.spawn(check.into_actor(self).map(move |result, act, _| {
             act.checking = false;
             match result {
-                Ok(()) => act.set_state(InstanceState::Up, None),
-                Err(Error::PgUnreachable(why)) => act.set_state(InstanceState::Down, Some(&why)),
-                Err(err) => act.set_state(InstanceState::Down, Some(&err.to_string())),
+                Ok(()) => act.observe(epoch, Ok(())),
+                Err(Error::PgUnreachable(why)) => act.observe(epoch, Err(&why)),
+                Err(err) => act.observe(epoch, Err(&err.to_string())),
             }
         }));
     }
@@ -248,10 +321,11 @@ impl Handler<DiscoverInstance> for PgSupervisor {
 
     fn handle(&mut self, _: DiscoverInstance, _: &mut Self::Context) -> Self::Result {
         let pool = self.pool.clone();
+        let epoch = self.epoch;
         let query = async move {
             let conn = checkout(&pool).await?;
             let row = conn
-                .query_one(include_str!("../sql/discover.sql"), &[])
+                .query_one(include_str!("../../sql/discover.sql"), &[])
                 .await
                 .map_err(|e| Error::query("discover", describe_pg_error(&e)))?;
             Ok(InstanceFacts {
@@ -263,14 +337,11 @@ impl Handler<DiscoverInstance> for PgSupervisor {
                 block_size: row.get("block_size"),
             })
         };
-        Box::pin(query.into_actor(self).map(|result, act, _| {
+        Box::pin(query.into_actor(self).map(move |result, act, _| {
             // A request is a fresher health check than the timer.
             match &result {
-                Ok(_) => act.set_state(InstanceState::Up, None),
-                Err(Error::PgUnreachable(why)) => {
-                    let why = why.clone();
-                    act.set_state(InstanceState::Down, Some(&why))
-                }
+                Ok(_) => act.observe(epoch, Ok(())),
+                Err(Error::PgUnreachable(why)) => act.observe(epoch, Err(why)),
                 Err(_) => {}
             }
             result
@@ -317,6 +388,8 @@ mod tests {
             connect_timeout: Duration::from_secs(3),
             pool_size: 4,
             health_interval: Duration::from_secs(5),
+            pg_ctl: None,
+            control_timeout: Duration::from_secs(300),
         };
         let config = settings.client_config();
         assert_eq!(config.get_application_name(), Some("temboard-agent"));
@@ -326,6 +399,23 @@ mod tests {
         );
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
         assert_eq!(config.get_password(), Some(&b"pw"[..]));
+    }
+
+    #[test]
+    fn failed_connections_tell_starting_and_stopping() {
+        let state = InstanceState::from_failure;
+        assert_eq!(
+            state("the database system is starting up"),
+            InstanceState::Starting
+        );
+        assert_eq!(
+            state("the database system is shutting down"),
+            InstanceState::Stopping
+        );
+        assert_eq!(
+            state("error connecting to server: No such file or directory (os error 2)"),
+            InstanceState::Down
+        );
     }
 
     #[test]
