@@ -227,16 +227,16 @@ pub async fn run(argv: &[String], timeout: Duration) -> Result<CommandOutcome, S
     })
 }
 
-/// SIGKILL to the process group the command leads. The `kill` program does it, as
-/// the actors crate has no binding to kill(2) and this path only runs on timeout.
+/// SIGKILL to the process group the command leads (`runuser` forks: killing it
+/// alone would leave pg_ctl running).
 async fn kill_process_group(pgid: u32) {
-    let _ = Command::new("kill")
-        .args(["-s", "KILL", "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
+    let Ok(pgid) = i32::try_from(pgid) else {
+        return;
+    };
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 #[cfg(test)]
