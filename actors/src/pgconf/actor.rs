@@ -400,8 +400,10 @@ async fn reset(pg: &PgAccess, name: &str, log: &slog::Logger) -> Result<Change, 
     let statement = quote::alter_system_reset(&setting.name);
     catalog::alter_system(&conn, &setting.name, &statement).await?;
     reload(&conn, log).await?;
+    let now = catalog::settings(&conn).await?;
+    let after = now.iter().find(|s| s.name == setting.name);
     Ok(Change {
-        setting: catalog::configured_value(&conn, &setting.name).await?,
+        setting: after.map(Setting::configured).unwrap_or_default(),
         restart: setting.needs_restart(),
         name: setting.name.clone(),
         previous_setting: setting.shown.clone(),

@@ -130,6 +130,18 @@ impl Setting {
         number.unwrap_or_else(|| Value::String(text.clone()))
     }
 
+    /// The value the configuration gives: the one in force, or for a setting
+    /// waiting for a restart, the one written in the files (else the built-in one).
+    pub fn configured(&self) -> String {
+        if !self.pending_restart {
+            return self.shown.clone();
+        }
+        self.file_setting
+            .clone()
+            .or_else(|| self.boot_val.clone())
+            .unwrap_or_default()
+    }
+
     pub fn row(&self) -> SettingRow {
         SettingRow {
             context: self.context.clone(),
@@ -258,20 +270,6 @@ pub async fn alter_system(client: &Client, name: &str, statement: &str) -> Resul
             query_error(&format!("ALTER SYSTEM for {name}"), &err)
         }
     })
-}
-
-/// The value the files give a setting now, else its built-in default.
-pub async fn configured_value(client: &Client, name: &str) -> Result<String, Error> {
-    let row = client
-        .query_one(
-            include_str!("../../sql/pgconf/configured_value.sql"),
-            &[&name],
-        )
-        .await
-        .map_err(|e| query_error("read the configured value", &e))?;
-    Ok(row
-        .get::<_, Option<String>>("configured")
-        .unwrap_or_default())
 }
 
 /// Reloads the configuration and waits until this session has read it again: the
