@@ -648,3 +648,38 @@ fn hostile_values_are_stored_literally() {
     }
     assert_eq!(auto_conf_lines(pg), auto_before);
 }
+
+#[test]
+fn without_superuser_the_listing_goes_on_and_changes_are_refused() {
+    let pg = PgCluster::shared();
+    pg.psql(
+        "postgres",
+        "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgconf_reader') \
+         THEN CREATE ROLE pgconf_reader LOGIN; END IF; END$$",
+    );
+    let agent = Agent::start_with(
+        pg,
+        AgentSetup {
+            extra: "[postgresql]\nuser = pgconf_reader\n".to_string(),
+            ..AgentSetup::default()
+        },
+    );
+    let session = agent.login();
+    // pg_file_settings is for superusers: the values come from pg_settings alone.
+    let res = agent.get_as("/pgconf/configuration", &session);
+    assert_eq!(res.status, 200, "{}", res.text());
+    let rows = rows_by_name(&res.json());
+    assert_eq!(rows["work_mem"].1["setting_raw"], show(pg, "work_mem"));
+    assert_eq!(rows["shared_buffers"].1["setting_raw"], "32MB");
+    // The agent's own trouble (not allowed), not the client's: 500, nothing written.
+    let before = auto_conf(pg);
+    let res = post_settings(
+        &agent,
+        &session,
+        json!([{ "name": "work_mem", "setting": "8MB" }]),
+    );
+    assert_eq!(res.status, 500, "{}", res.text());
+    assert!(res.error().contains("permission denied"), "{}", res.error());
+    assert_eq!(auto_conf(pg), before);
+    assert_eq!(show(pg, "work_mem"), "4MB");
+}
