@@ -615,6 +615,9 @@ fn hostile_values_are_stored_literally() {
             { "name": "log_line_prefix", "setting": prefix },
             { "name": "archive_cleanup_command", "setting": command },
             { "name": "search_path", "setting": "\"$user\", public, \"My Schema\"" },
+            // Checked with set_config: the check must not leave the agent's session
+            // idle in a transaction for this 1 ms timeout to end.
+            { "name": "idle_in_transaction_session_timeout", "setting": "1" },
         ]),
     );
     assert_eq!(res.status, 200, "{}", res.text());
@@ -622,14 +625,20 @@ fn hostile_values_are_stored_literally() {
     assert_eq!(show(pg, "archive_cleanup_command"), command);
     assert_eq!(show(pg, "search_path"), "\"$user\", public, \"My Schema\"");
     assert_eq!(show(pg, "fsync"), fsync_before);
-    // Only those three lines were added to postgresql.auto.conf.
+    assert_eq!(show(pg, "idle_in_transaction_session_timeout"), "1ms");
+    // Only those four lines were added to postgresql.auto.conf.
     let after = auto_conf(pg);
     let added: Vec<&str> = after
         .lines()
         .filter(|l| !auto_before.iter().any(|b| b == l))
         .collect();
-    assert_eq!(added.len(), 3, "{after}");
-    for name in ["log_line_prefix", "archive_cleanup_command", "search_path"] {
+    assert_eq!(added.len(), 4, "{after}");
+    for name in [
+        "log_line_prefix",
+        "archive_cleanup_command",
+        "search_path",
+        "idle_in_transaction_session_timeout",
+    ] {
         assert!(
             added.iter().any(|l| l.starts_with(&format!("{name} = "))),
             "{after}"
@@ -640,7 +649,12 @@ fn hostile_values_are_stored_literally() {
     assert_eq!(rows["log_line_prefix"].1["setting_raw"], prefix);
     assert_eq!(rows["archive_cleanup_command"].1["setting_raw"], command);
 
-    for name in ["log_line_prefix", "archive_cleanup_command", "search_path"] {
+    for name in [
+        "idle_in_transaction_session_timeout",
+        "log_line_prefix",
+        "archive_cleanup_command",
+        "search_path",
+    ] {
         let res = agent.send(
             Request::new("DELETE", &format!("/pgconf/configuration/{name}")).session(&session),
         );

@@ -242,7 +242,7 @@ struct Planned<'a> {
 /// Checks every item against pg_settings (and PostgreSQL where it can), before
 /// anything is written.
 async fn plan<'a>(
-    conn: &mut tokio_postgres::Client,
+    conn: &tokio_postgres::Client,
     all: &'a HashMap<String, &'a Setting>,
     items: &[NewValue],
 ) -> Result<Vec<Planned<'a>>, Error> {
@@ -285,13 +285,13 @@ async fn change(
     items: &[NewValue],
     log: &slog::Logger,
 ) -> Result<Vec<Change>, Error> {
-    let mut conn = pg.conn().await?;
+    let conn = pg.conn().await?;
     let settings = catalog::settings(&conn).await?;
     let by_name: HashMap<String, &Setting> = settings
         .iter()
         .map(|s| (s.name.to_lowercase(), s))
         .collect();
-    let planned = plan(&mut conn, &by_name, items).await?;
+    let planned = plan(&conn, &by_name, items).await?;
     let before = catalog::auto_conf(&conn).await?;
     let mut written: Vec<&Setting> = Vec::new();
     for p in &planned {

@@ -1,6 +1,6 @@
 //! What pgconf reads from and runs on PostgreSQL: the settings of `pg_settings` with
 //! the values written in the configuration files, the lines of postgresql.auto.conf,
-//! the value check through `set_config` in a rolled-back transaction, `ALTER
+//! the value check through `set_config` (local to its own statement), `ALTER
 //! SYSTEM`, and the reload. Each function takes the connection it runs on; the
 //! `PgConf` actor decides the order. The JSON shape of a setting row lives here too.
 
@@ -237,25 +237,27 @@ fn refused_value(err: &tokio_postgres::Error) -> bool {
 }
 
 /// Asks PostgreSQL to parse and check a value of a session-settable setting,
-/// without keeping it.
-pub async fn check_value(client: &mut Client, name: &str, value: &str) -> Result<(), Error> {
-    let tx = client
-        .transaction()
-        .await
-        .map_err(|e| query_error("begin a value check", &e))?;
-    let checked = tx
+/// without keeping it: `set_config(..., is_local => true)` alone in its implicit
+/// transaction, which reverts it at once. (An explicit BEGIN .. ROLLBACK would leave
+/// the session idle in a transaction, which a value such as
+/// `idle_in_transaction_session_timeout = 1` could end.)
+pub async fn check_value(client: &Client, name: &str, value: &str) -> Result<(), Error> {
+    let checked = client
         .query_one(
             include_str!("../../sql/pgconf/check_value.sql"),
             &[&name, &value],
         )
         .await;
-    // Rolled back in any case, so that nothing of the check stays in the session.
-    tx.rollback()
-        .await
-        .map_err(|e| query_error("end a value check", &e))?;
     match checked {
         Ok(_) => Ok(()),
-        Err(err) if refused_value(&err) => Err(Error::Invalid(describe_pg_error(&err))),
+        // The statement is trivial: what fails in it is the value, unless the role
+        // may not set the setting at all.
+        Err(err)
+            if err.as_db_error().is_some()
+                && err.code() != Some(&SqlState::INSUFFICIENT_PRIVILEGE) =>
+        {
+            Err(Error::Invalid(describe_pg_error(&err)))
+        }
         Err(err) => Err(query_error(&format!("check the value of {name}"), &err)),
     }
 }
