@@ -64,6 +64,7 @@ fn pg_settings(pg: &PgCluster) -> BTreeMap<String, Value> {
            'category', category, 'setting', setting, 'unit', unit, 'vartype', vartype, \
            'min_val', min_val, 'max_val', max_val, 'enumvals', enumvals, 'context', context, \
            'boot_val', boot_val, 'reset_val', reset_val, 'pending_restart', pending_restart, \
+           'desc', concat_ws(' ', short_desc, extra_desc), \
            'shown', current_setting(name))) FROM pg_settings",
     );
     serde_json::from_str::<BTreeMap<String, Value>>(&out).unwrap()
@@ -151,7 +152,7 @@ fn configuration_matches_pg_settings() {
         for key in ["unit", "vartype", "enumvals", "context", "pending_restart"] {
             assert_eq!(row[key], t[key], "{name}.{key}");
         }
-        assert!(row["desc"].is_string(), "{name}");
+        assert_eq!(row["desc"], t["desc"], "{name}");
         assert!(row["setting_raw"].is_string(), "{name}");
         assert_eq!(row.as_object().unwrap().len(), 13, "{name}: {row}");
     }
