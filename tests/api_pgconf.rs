@@ -10,6 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
@@ -697,4 +698,66 @@ fn without_superuser_the_listing_goes_on_and_changes_are_refused() {
     assert!(res.error().contains("permission denied"), "{}", res.error());
     assert_eq!(auto_conf(pg), before);
     assert_eq!(show(pg, "work_mem"), "4MB");
+}
+
+#[test]
+fn postgresql_down_is_a_clear_500_and_a_restart_clears_the_pending_changes() {
+    let (pg, _turn) = changing();
+    let agent = Agent::start(pg);
+    let session = agent.login();
+    let res = post_settings(
+        &agent,
+        &session,
+        json!([{ "name": "max_connections", "setting": "250" }]),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["settings"][0]["restart"], true);
+
+    pg.stop();
+    for path in ["/pgconf/configuration", "/pgconf/configuration/status"] {
+        let res = agent.get_as(path, &session);
+        assert_eq!(res.status, 500, "{path}");
+        assert!(
+            res.error().starts_with("PostgreSQL is unreachable: "),
+            "{}",
+            res.error()
+        );
+    }
+    let res = post_settings(
+        &agent,
+        &session,
+        json!([{ "name": "work_mem", "setting": "8MB" }]),
+    );
+    assert_eq!(res.status, 500);
+    pg.start_again();
+
+    // The restart brought the change in force: nothing is pending any more.
+    wait_until(Duration::from_secs(30), "pgconf to work again", || {
+        agent
+            .get_as("/pgconf/configuration/status", &session)
+            .status
+            == 200
+    });
+    assert_eq!(show(pg, "max_connections"), "250");
+    let status = agent
+        .get_as("/pgconf/configuration/status", &session)
+        .json();
+    assert_eq!(
+        status,
+        json!({ "restart_changes": [], "restart_pending": false })
+    );
+    let res = agent
+        .send(Request::new("DELETE", "/pgconf/configuration/max_connections").session(&session));
+    assert_eq!(res.status, 200, "{}", res.text());
+    // postgresql.conf's 300 again, at the next restart.
+    assert_eq!(res.json()["settings"][0]["setting"], "300");
+    let status = agent
+        .get_as("/pgconf/configuration/status", &session)
+        .json();
+    assert_eq!(status["restart_pending"], true);
+    assert_eq!(status["restart_changes"][0]["name"], "max_connections");
+    assert_eq!(status["restart_changes"][0]["setting_raw"], "300");
+    pg.stop();
+    pg.start_again();
+    assert_eq!(show(pg, "max_connections"), "300");
 }
