@@ -410,6 +410,20 @@ fn a_sighup_setting_takes_effect_and_is_logged() {
         .iter()
         .any(|(u, m)| u == USER && m.starts_with("Setting work_mem reset")));
 
+    // A dotted name (an extension's setting) is one quoted identifier.
+    let res = post_settings(
+        &agent,
+        &session,
+        json!([{ "name": "pg_stat_statements.track", "setting": "all" }]),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(show(pg, "pg_stat_statements.track"), "all");
+    let res = agent.send(
+        Request::new("DELETE", "/pgconf/configuration/pg_stat_statements.track").session(&session),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(show(pg, "pg_stat_statements.track"), "top");
+
     let res = agent
         .send(Request::new("DELETE", "/pgconf/configuration/no_such_setting").session(&session));
     assert_eq!(res.status, 404);
