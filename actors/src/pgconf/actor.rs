@@ -175,7 +175,9 @@ impl Handler<ChangeSettings> for PgConf {
         );
         AtomicResponse::new(Box::pin(
             async move {
-                let changes = change(&pg, &msg.items, &log).await?;
+                let changes = change(&pg, &msg.items, &log)
+                    .await
+                    .inspect_err(|err| refused(&log, &msg.username, err))?;
                 for c in &changes {
                     let restart = if c.restart { " (restart needed)" } else { "" };
                     let message = format!(
@@ -202,7 +204,9 @@ impl Handler<ResetSetting> for PgConf {
         );
         AtomicResponse::new(Box::pin(
             async move {
-                let c = reset(&pg, &msg.name, &log).await?;
+                let c = reset(&pg, &msg.name, &log)
+                    .await
+                    .inspect_err(|err| refused(&log, &msg.username, err))?;
                 let restart = if c.restart { " (restart needed)" } else { "" };
                 let message = format!(
                     "Setting {} reset (removed from postgresql.auto.conf) from '{}' to '{}'{restart}",
@@ -214,6 +218,11 @@ impl Handler<ResetSetting> for PgConf {
             .into_actor(self),
         ))
     }
+}
+
+/// Logs a change request that failed, for the DBA to see what was tried.
+fn refused(log: &slog::Logger, username: &str, err: &Error) {
+    slog::info!(log, "configuration change failed"; "user" => username, "reason" => %err);
 }
 
 /// Records a change in the audit trail. The change is made by then: a failing store
