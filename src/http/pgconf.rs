@@ -1,12 +1,199 @@
-//! The pgconf chapter of the API. Placeholder: filled in by its issue.
+//! The pgconf chapter of the API: settings by category, changes with ALTER SYSTEM,
+//! settings waiting for a restart. Every endpoint needs a login session (the agent
+//! key grants nothing here). Handlers check the request's shape and hand the rest
+//! (names, values, SQL) to the `PgConf` actor.
 
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
 
+use super::core::json_object;
+use super::error::ApiError;
+use super::extract::Session;
+use super::AppState;
 use crate::config::Config;
+use actors::pgconf::actor::{
+    ChangeSettings, GetCategories, GetRestartStatus, GetSettings, NewValue, ResetSetting,
+};
 
 /// The pgconf actors' settings, from the configuration.
 pub fn settings(_config: &Config) -> actors::pgconf::Settings {
     actors::pgconf::Settings::default()
 }
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/pgconf/configuration")
+            .route(web::get().to(list))
+            .route(web::post().to(change)),
+    )
+    .service(web::resource("/pgconf/configuration/categories").route(web::get().to(categories)))
+    .service(web::resource("/pgconf/configuration/status").route(web::get().to(status)))
+    // A tail match: category names hold slashes ("Client Connection Defaults / ...").
+    .service(
+        web::resource("/pgconf/configuration/category/{name:.*}").route(web::get().to(category)),
+    )
+    .service(web::resource("/pgconf/configuration/{name}").route(web::delete().to(reset)));
+}
+
+/// The `filter` query parameter: none when absent or empty.
+fn filter(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let params = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|_| ApiError::malformed("filter"))?;
+    Ok(params
+        .into_inner()
+        .into_iter()
+        .rfind(|(name, _)| name == "filter")
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty()))
+}
+
+async fn list(
+    _: Session,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = GetSettings {
+        category: None,
+        filter: filter(&req)?,
+    };
+    let groups = state.actors.pgconf.conf.send(msg).await??;
+    Ok(HttpResponse::Ok().json(groups))
+}
+
+async fn category(
+    _: Session,
+    req: HttpRequest,
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = GetSettings {
+        category: Some(name.into_inner()),
+        filter: filter(&req)?,
+    };
+    let groups = state.actors.pgconf.conf.send(msg).await??;
+    Ok(HttpResponse::Ok().json(groups))
+}
+
+async fn categories(
+    _: Session,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = GetCategories {
+        filter: filter(&req)?,
+    };
+    let names = state.actors.pgconf.conf.send(msg).await??;
+    Ok(HttpResponse::Ok().json(json!({ "categories": names })))
+}
+
+async fn status(_: Session, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let status = state.actors.pgconf.conf.send(GetRestartStatus).await??;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// A value as the client may send it: text, or a JSON number or boolean.
+fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "on" } else { "off" }.to_string()),
+        _ => None,
+    }
+}
+
+/// `{"settings": [{"name": ..., "setting": ...}, ...]}`, at least one item.
+fn parse_items(body: &[u8]) -> Result<Vec<NewValue>, ApiError> {
+    let body = json_object(body, "settings")?;
+    let items = body
+        .get("settings")
+        .and_then(Value::as_array)
+        .filter(|items| !items.is_empty())
+        .ok_or_else(|| ApiError::malformed("settings"))?;
+    items
+        .iter()
+        .map(|item| {
+            let item = item
+                .as_object()
+                .ok_or_else(|| ApiError::malformed("settings"))?;
+            let name = item
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| ApiError::malformed("name"))?;
+            let setting = item
+                .get("setting")
+                .and_then(value_text)
+                .ok_or_else(|| ApiError::malformed("setting"))?;
+            Ok(NewValue {
+                name: name.to_string(),
+                setting,
+            })
+        })
+        .collect()
+}
+
+async fn change(
+    session: Session,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = ChangeSettings {
+        username: session.username,
+        items: parse_items(&body)?,
+    };
+    let changes = state.actors.pgconf.conf.send(msg).await??;
+    Ok(HttpResponse::Ok().json(json!({ "settings": changes })))
+}
+
+async fn reset(
+    session: Session,
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = ResetSetting {
+        username: session.username,
+        name: name.into_inner(),
+    };
+    let change = state.actors.pgconf.conf.send(msg).await??;
+    Ok(HttpResponse::Ok().json(json!({ "settings": [change] })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_need_a_name_and_a_setting() {
+        let items = parse_items(
+            br#"{"settings": [{"name": "work_mem", "setting": "8MB"},
+                              {"name": "autovacuum", "setting": true},
+                              {"name": "max_connections", "setting": 200}]}"#,
+        )
+        .unwrap();
+        let values: Vec<&str> = items.iter().map(|i| i.setting.as_str()).collect();
+        assert_eq!(values, ["8MB", "on", "200"]);
+        let malformed = |body: &str| parse_items(body.as_bytes()).unwrap_err().message;
+        assert_eq!(malformed("{}"), "Parameter 'settings' is malformed.");
+        assert_eq!(
+            malformed(r#"{"settings": []}"#),
+            "Parameter 'settings' is malformed."
+        );
+        assert_eq!(
+            malformed(r#"{"settings": {"name": "x"}}"#),
+            "Parameter 'settings' is malformed."
+        );
+        assert_eq!(
+            malformed(r#"{"settings": ["work_mem"]}"#),
+            "Parameter 'settings' is malformed."
+        );
+        assert_eq!(
+            malformed(r#"{"settings": [{"setting": "1"}]}"#),
+            "Parameter 'name' is malformed."
+        );
+        assert_eq!(
+            malformed(r#"{"settings": [{"name": "work_mem", "setting": null}]}"#),
+            "Parameter 'setting' is malformed."
+        );
+        assert_eq!(parse_items(b"not json").unwrap_err().status.as_u16(), 400);
+    }
+}

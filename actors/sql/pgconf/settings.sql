@@ -1,0 +1,35 @@
+-- Every setting of pg_settings, as the pgconf API shows it. file_setting is the value
+-- as written in a configuration file: the line in force (sourcefile, sourceline), or,
+-- for a setting waiting for a restart, the last line that sets it. Reading
+-- pg_file_settings needs superuser; settings_without_files.sql is the fallback.
+WITH file AS (
+    SELECT seqno, sourcefile, sourceline, lower(name) AS name, setting
+    FROM pg_file_settings
+),
+last_in_files AS (
+    SELECT DISTINCT ON (name) name, setting
+    FROM file
+    ORDER BY name, seqno DESC
+)
+SELECT s.category,
+       s.name,
+       s.setting,
+       current_setting(s.name) AS shown,
+       s.unit,
+       s.vartype,
+       s.min_val,
+       s.max_val,
+       s.enumvals,
+       s.context,
+       concat_ws(' ', s.short_desc, s.extra_desc) AS description,
+       s.boot_val,
+       s.reset_val,
+       s.pending_restart,
+       CASE
+           WHEN s.pending_restart THEN l.setting
+           WHEN s.source = 'configuration file' THEN f.setting
+       END AS file_setting
+FROM pg_settings s
+LEFT JOIN file f ON f.sourcefile = s.sourcefile AND f.sourceline = s.sourceline
+LEFT JOIN last_in_files l ON l.name = lower(s.name)
+ORDER BY s.category, s.name
