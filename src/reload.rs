@@ -39,6 +39,11 @@ pub fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
             a.notifications_max != b.notifications_max,
         ),
         ("[postgresql]", old.postgresql != new.postgresql),
+        ("[dashboard]", old.dashboard != new.dashboard),
+        ("[monitoring]", old.monitoring != new.monitoring),
+        ("[administration]", old.administration != new.administration),
+        ("[maintenance]", old.maintenance != new.maintenance),
+        ("[statements]", old.statements != new.statements),
         ("[logging] method, facility or destination", {
             let (x, y) = (&old.logging, &new.logging);
             x.method != y.method || x.facility != y.facility || x.destination != y.destination
