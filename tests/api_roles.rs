@@ -258,20 +258,8 @@ fn unknown_role_stops_start_up_and_a_reload_keeps_the_previous_users() {
 
 #[test]
 fn adduser_with_role_read_writes_a_read_line() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let mut agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
-    let mut child = Command::new(agent_bin())
-        .arg("-c")
-        .arg(&agent.config_path)
-        .args(["adduser", "carol", "--role", "read"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "carol-pw").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = agent.run_command(&["adduser", "carol", "--role", "read"], "carol-pw\n");
     assert!(
         out.status.success(),
         "{}",
@@ -289,12 +277,6 @@ fn adduser_with_role_read_writes_a_read_line() {
     let session = res.json()["session"].as_str().unwrap().to_string();
     assert_eq!(agent.get_as("/profile", &session).json()["role"], "read");
     // An unknown role is refused by the command line itself.
-    let refused = Command::new(agent_bin())
-        .arg("-c")
-        .arg(&agent.config_path)
-        .args(["adduser", "dave", "--role", "root"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let refused = agent.run_command(&["adduser", "dave", "--role", "root"], "pw\n");
     assert!(!refused.status.success());
 }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -98,17 +97,7 @@ fn an_override_file_in_conf_d_wins() {
 #[test]
 fn adduser_appends_a_working_line() {
     let agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
-    let mut child = Command::new(agent_bin())
-        .arg("-c")
-        .arg(&agent.config_path)
-        .args(["adduser", "carol"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "carol-pw").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = agent.run_command(&["adduser", "carol"], "carol-pw\n");
     assert!(
         out.status.success(),
         "{}",
@@ -121,13 +110,7 @@ fn adduser_appends_a_working_line() {
     );
     assert!(!users.contains("carol-pw"));
     // Adding the same user again is refused.
-    let again = Command::new(agent_bin())
-        .arg("-c")
-        .arg(&agent.config_path)
-        .args(["adduser", "carol"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let again = agent.run_command(&["adduser", "carol"], "other-pw\n");
     assert!(!again.status.success());
     let mut agent = agent;
     agent.spawn();

@@ -289,3 +289,22 @@ fn write_certificate(dir: &Path, kind: &Certificate) {
     std::fs::write(dir.join("server.pem"), cert).unwrap();
     std::fs::write(dir.join("server.key"), key).unwrap();
 }
+
+impl Agent {
+    /// Runs `temboard-agent -c <this agent's config> ARGS` with `stdin` as its input
+    /// (e.g. a password for adduser).
+    pub fn run_command(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        let mut child = Command::new(agent_bin())
+            .arg("-c")
+            .arg(&self.config_path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run temboard-agent");
+        // A command that refuses its arguments exits before reading: ignore EPIPE.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().expect("wait for temboard-agent")
+    }
+}
