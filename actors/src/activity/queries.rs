@@ -210,9 +210,10 @@ async fn name_relations(pg: &PgAccess, rows: &mut [BackendRow], unnamed: Vec<Unn
         }
     }
     for u in unnamed {
-        if let Some(name) = names.remove(&(u.database, u.oid)) {
+        // Several rows may name the same relation (one per backend locking it).
+        if let Some(name) = names.get(&(u.database, u.oid)) {
             if let Detail::Lock { relation, .. } = &mut rows[u.row].detail {
-                *relation = Some(name);
+                *relation = Some(name.clone());
             }
         }
     }
