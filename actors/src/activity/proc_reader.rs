@@ -7,6 +7,8 @@
 //! It keeps nothing between calls and never fails: a process that is gone (or not
 //! readable) is `None`, for the caller to report with null fields.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use procfs::process::{Io, Stat};
@@ -86,8 +88,13 @@ impl ProcReader {
         ProcReader::new("/proc")
     }
 
+    /// The whole file. Not `fs::read`: its size hint costs a `statx` per file,
+    /// which /proc answers with 0 anyway.
     fn read(&self, path: impl AsRef<Path>) -> Option<Vec<u8>> {
-        std::fs::read(self.root.join(path)).ok()
+        let mut file = File::open(self.root.join(path)).ok()?;
+        let mut text = Vec::with_capacity(1024);
+        file.read_to_end(&mut text).ok()?;
+        Some(text)
     }
 
     /// One reading of process `pid`; None when it is gone.
