@@ -230,7 +230,9 @@ fn a_busy_backend_shows_cpu_and_its_query_can_be_cancelled() {
     let mut busy = Bg::spawn(
         pg,
         "postgres",
-        "SELECT count(*) FROM generate_series(1, 10000000000) /* act_busy */",
+        // generate_series in the select list: pure CPU (in FROM it would be
+        // materialized into temporary files).
+        "SELECT count(*) FROM (SELECT generate_series(1, 10000000000)) AS s /* act_busy */",
     );
     let pid = pid_where(pg, "query LIKE '%/* act_busy */%' AND state = 'active'");
     // The first listing has no earlier reading; a later one compares two readings.
@@ -566,4 +568,46 @@ fn two_hundred_fifty_idle_connections_are_listed() {
     // A second listing compares with the first readings.
     let again = rows(&agent, &session, "/activity?dbname=act_idle&user=postgres");
     assert_eq!(pids_of(&again), truth);
+}
+
+#[test]
+fn relations_of_the_agents_database_are_named_and_quoted() {
+    let pg = PgCluster::shared();
+    pg.psql(
+        "postgres",
+        "DROP SCHEMA IF EXISTS act_cur CASCADE; CREATE SCHEMA act_cur; \
+         CREATE TABLE act_cur.\"Mixed Case\" (id int)",
+    );
+    let agent = Agent::start(pg);
+    let session = agent.login();
+    let _holder = Bg::spawn(
+        pg,
+        "postgres",
+        "BEGIN; LOCK TABLE act_cur.\"Mixed Case\" IN ACCESS EXCLUSIVE MODE; \
+         SELECT pg_sleep(600) /* act_cur_holder */",
+    );
+    let holder = pid_where(
+        pg,
+        "query LIKE '%/* act_cur_holder */%' AND wait_event = 'PgSleep'",
+    );
+    let _waiter = Bg::spawn(
+        pg,
+        "postgres",
+        "SELECT count(*) FROM act_cur.\"Mixed Case\" /* act_cur_waiter */",
+    );
+    let waiter = pid_where(
+        pg,
+        "query LIKE '%/* act_cur_waiter */%' AND wait_event_type = 'Lock'",
+    );
+
+    let waiting = rows(&agent, &session, "/activity/waiting?dbname=postgres");
+    let row = row_of(&waiting, waiter).expect("the waiter is listed");
+    assert_eq!(row["relation"], "act_cur.\"Mixed Case\"");
+    assert_eq!(row["type"], "relation");
+    assert_eq!(row["mode"], "AccessShareLock");
+    let blocking = rows(&agent, &session, "/activity/blocking?dbname=postgres");
+    let row = row_of(&blocking, holder).expect("the holder is listed");
+    assert_eq!(row["relation"], "act_cur.\"Mixed Case\"");
+    assert_eq!(row["mode"], "AccessExclusiveLock");
+    assert_eq!(row["state"], "active");
 }
