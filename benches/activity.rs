@@ -70,6 +70,15 @@ fn main() {
         );
     }
     drop(holders);
+    // The agent's own account of its last listings (SQL and /proc pass, in ms).
+    let log = agent.log();
+    let listed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("backends listed"))
+        .collect();
+    for line in &listed[listed.len().saturating_sub(3)..] {
+        println!("agent: {line}");
+    }
 }
 
 fn pg_settings(pg: &PgCluster) -> PgSettings {

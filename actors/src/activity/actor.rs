@@ -107,9 +107,19 @@ impl Activity {
         });
     }
 
-    fn rows(&mut self, kind: Kind, rows: Vec<BackendRow>, ctx: &mut Context<Self>) -> Rows {
+    fn rows(
+        &mut self,
+        kind: Kind,
+        rows: Vec<BackendRow>,
+        sql_time: Duration,
+        ctx: &mut Context<Self>,
+    ) -> Rows {
         let pids: Vec<i32> = rows.iter().map(|r| r.backend.pid).collect();
+        let started = Instant::now();
         let views = self.os_views(&pids, ctx);
+        slog::debug!(self.log, "backends listed"; "kind" => ?kind, "rows" => pids.len(),
+            "sql_ms" => format!("{:.2}", sql_time.as_secs_f64() * 1000.0),
+            "proc_ms" => format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0));
         let rows = rows.into_iter().zip(views);
         match kind {
             Kind::All => Rows::Activity(rows.map(|(r, os)| ActivityRow::new(r, os)).collect()),
@@ -239,12 +249,15 @@ impl Handler<ListBackends> for Activity {
     fn handle(&mut self, msg: ListBackends, _: &mut Self::Context) -> Self::Result {
         let pg = self.pg.clone();
         let kind = msg.kind;
-        let query = async move { queries::list(&pg, kind, &msg.filters).await };
-        Box::pin(
-            query
-                .into_actor(self)
-                .map(move |result, act, ctx| Ok(act.rows(kind, result?, ctx))),
-        )
+        let query = async move {
+            let started = Instant::now();
+            let rows = queries::list(&pg, kind, &msg.filters).await?;
+            Ok::<_, Error>((rows, started.elapsed()))
+        };
+        Box::pin(query.into_actor(self).map(move |result, act, ctx| {
+            let (rows, sql_time) = result?;
+            Ok(act.rows(kind, rows, sql_time, ctx))
+        }))
     }
 }
 
