@@ -1,3 +1,279 @@
-//! Benchmark of the activity endpoints. Placeholder: filled in by its issue.
+//! Latency of `GET /activity` against the time of its SQL query alone, with 50 and
+//! with 250 idle connections.
+//!
+//! Starts a private PostgreSQL cluster and the real agent (release build) with the
+//! test harness (`tests/common`). Idle connections are held by `dblink` from one psql
+//! session per step (50, then 200 more). For each step it measures, one request at a
+//! time, spaced by `SPACING` (more than the 50 ms under which the agent reuses its
+//! last CPU/I/O rates, so every request does the full /proc work of a UI refresh):
+//!
+//! - `sql`: the agent's own listing query (`actors::activity::queries::list`, i.e.
+//!   prepare + execute on a pooled connection), from this process;
+//! - `proc`: one pass over `/proc/<pid>/{stat,io}` for the pids it answered;
+//! - `http`: `GET /activity?key=...` over one persistent TLS connection (as the
+//!   temBoard UI talks to the agent): authentication, the actor, SQL, /proc, JSON.
+//!
+//! It prints p50/p90/max of each and the ratio of the http and sql medians.
+//!
+//! Run: `cargo bench --bench activity` (about 30 s). Without `--bench` on the
+//! command line (e.g. `cargo test --all-targets`), a smoke pass of a few requests.
 
-fn main() {}
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use actors::activity::proc_reader::ProcReader;
+use actors::activity::queries::{self, Filters, Kind};
+use actors::pg_access::PgAccess;
+use actors::pg_supervisor::PgSettings;
+use common::{wait_until, Agent, PgCluster, KEY};
+
+const REQUESTS: usize = 100;
+const SMOKE_REQUESTS: usize = 3;
+const SPACING: Duration = Duration::from_millis(60);
+const DB: &str = "bench_activity";
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let requests = if full { REQUESTS } else { SMOKE_REQUESTS };
+    let pg = PgCluster::shared();
+    pg.psql("postgres", &format!("CREATE DATABASE {DB}"));
+    pg.psql(DB, "CREATE EXTENSION dblink");
+    let agent = Agent::start(pg);
+    let system = actix::System::new();
+    // The pool starts a timer: it is made inside the runtime.
+    let access = system.block_on(async { PgAccess::new(pg_settings(pg)) });
+
+    println!(
+        "{:<28} {:>6} {:>9} {:>9} {:>9}",
+        "case", "rows", "p50 ms", "p90 ms", "max ms"
+    );
+    let mut holders: Vec<Holder> = Vec::new();
+    let mut total = 0;
+    for target in [50, 250] {
+        holders.push(Holder::open(pg, total, target - total));
+        total = target;
+        let sql = system.block_on(time_sql(&access, requests));
+        let proc = time_proc(&system, &access, requests);
+        let http = time_http(agent.port, requests);
+        print_row(&format!("{target} idle: sql alone"), &sql);
+        print_row(&format!("{target} idle: /proc pass"), &proc);
+        print_row(&format!("{target} idle: GET /activity"), &http);
+        println!(
+            "{:<28} http/sql p50 ratio: {:.2}",
+            format!("{target} idle:"),
+            median(&http.latencies) / median(&sql.latencies)
+        );
+    }
+    drop(holders);
+    // The agent's own account of its last listings (SQL and /proc pass, in ms).
+    let log = agent.log();
+    let listed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("backends listed"))
+        .collect();
+    for line in &listed[listed.len().saturating_sub(3)..] {
+        println!("agent: {line}");
+    }
+}
+
+fn pg_settings(pg: &PgCluster) -> PgSettings {
+    PgSettings {
+        host: pg.socket_dir().display().to_string(),
+        port: pg.port(),
+        user: "postgres".to_string(),
+        password: None,
+        dbname: "postgres".to_string(),
+        statement_timeout_ms: 30_000,
+        lock_timeout_ms: 5_000,
+        connect_timeout: Duration::from_secs(5),
+        pool_size: 2,
+        health_interval: Duration::from_secs(5),
+    }
+}
+
+/// A psql session holding `count` idle dblink connections until dropped.
+struct Holder(Child);
+
+impl Holder {
+    fn open(pg: &PgCluster, first: usize, count: usize) -> Holder {
+        let conninfo = format!(
+            "host={} port={} user=postgres dbname={DB} application_name=bench_idle",
+            pg.socket_dir().display(),
+            pg.port()
+        );
+        let sql = format!(
+            "SELECT count(dblink_connect('c' || i, '{conninfo}')) \
+             FROM generate_series({}, {}) AS i; SELECT pg_sleep(3600)",
+            first + 1,
+            first + count
+        );
+        let child = pg.spawn_psql(DB, &sql);
+        let expected = (first + count).to_string();
+        wait_until(Duration::from_secs(60), "the idle connections", || {
+            pg.psql(
+                "postgres",
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bench_idle'",
+            ) == expected
+        });
+        Holder(child)
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+struct Timings {
+    rows: usize,
+    latencies: Vec<Duration>,
+}
+
+async fn time_sql(access: &PgAccess, requests: usize) -> Timings {
+    let mut latencies = Vec::with_capacity(requests);
+    let mut rows = 0;
+    // One warm-up: the pool's connection.
+    queries::list(access, Kind::All, &Filters::default())
+        .await
+        .expect("the listing query");
+    for _ in 0..requests {
+        tokio::time::sleep(SPACING).await;
+        let start = Instant::now();
+        let listed = queries::list(access, Kind::All, &Filters::default())
+            .await
+            .expect("the listing query");
+        latencies.push(start.elapsed());
+        rows = listed.len();
+    }
+    Timings { rows, latencies }
+}
+
+fn time_proc(system: &actix::SystemRunner, access: &PgAccess, requests: usize) -> Timings {
+    let listed = system
+        .block_on(queries::list(access, Kind::All, &Filters::default()))
+        .expect("the listing query");
+    let pids: Vec<i32> = listed.iter().map(|r| r.backend.pid).collect();
+    let reader = ProcReader::system();
+    let mut latencies = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let start = Instant::now();
+        let _ = reader.uptime();
+        let read = pids.iter().filter_map(|&p| reader.sample(p)).count();
+        latencies.push(start.elapsed());
+        assert_eq!(read, pids.len(), "every backend readable");
+    }
+    Timings {
+        rows: pids.len(),
+        latencies,
+    }
+}
+
+fn time_http(port: u16, requests: usize) -> Timings {
+    let mut client = KeepAlive::connect(port);
+    let path = format!("/activity?key={KEY}");
+    let (_, warm_up) = client.get(&path);
+    let mut latencies = Vec::with_capacity(requests);
+    let mut rows = 0;
+    for _ in 0..requests {
+        std::thread::sleep(SPACING);
+        let start = Instant::now();
+        let (status, body) = client.get(&path);
+        latencies.push(start.elapsed());
+        assert_eq!(status, 200, "{body}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        rows = json["rows"].as_array().expect("rows").len();
+    }
+    drop(warm_up);
+    Timings { rows, latencies }
+}
+
+fn median(latencies: &[Duration]) -> f64 {
+    percentile(latencies, 0.5)
+}
+
+/// In milliseconds.
+fn percentile(latencies: &[Duration], p: f64) -> f64 {
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn print_row(case: &str, t: &Timings) {
+    let max = t.latencies.iter().max().unwrap().as_secs_f64() * 1000.0;
+    println!(
+        "{case:<28} {:>6} {:>9.2} {:>9.2} {:>9.2}",
+        t.rows,
+        median(&t.latencies),
+        percentile(&t.latencies, 0.9),
+        max
+    );
+}
+
+/// A minimal HTTPS/1.1 keep-alive client for GET requests.
+struct KeepAlive {
+    stream: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+}
+
+impl KeepAlive {
+    fn connect(port: u16) -> KeepAlive {
+        let tcp = TcpStream::connect_timeout(
+            &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            Duration::from_secs(5),
+        )
+        .expect("connect to the agent");
+        tcp.set_nodelay(true).ok();
+        tcp.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("a server name");
+        let conn = rustls::ClientConnection::new(common::client::tls_config(), name)
+            .expect("a TLS client");
+        KeepAlive {
+            stream: rustls::StreamOwned::new(conn, tcp),
+        }
+    }
+
+    /// The status and body of `GET path`.
+    fn get(&mut self, path: &str) -> (u16, String) {
+        let head =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
+        self.stream.write_all(head.as_bytes()).expect("write");
+        self.stream.flush().expect("flush");
+        let mut raw: Vec<u8> = Vec::with_capacity(64 * 1024);
+        let mut chunk = [0u8; 16 * 1024];
+        let head_end = loop {
+            if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(n > 0, "connection closed before the response");
+            raw.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("a status");
+        let length: usize = head
+            .split("\r\n")
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .expect("a Content-Length");
+        let body_start = head_end + 4;
+        while raw.len() < body_start + length {
+            let n = self.stream.read(&mut chunk).expect("read body");
+            assert!(n > 0, "connection closed in the body");
+            raw.extend_from_slice(&chunk[..n]);
+        }
+        let body = String::from_utf8_lossy(&raw[body_start..body_start + length]).into_owned();
+        (status, body)
+    }
+}

@@ -1,12 +1,271 @@
-//! The activity chapter of the API. Placeholder: filled in by its issue.
+//! The activity chapter of the API: `GET /activity`, `/activity/waiting`,
+//! `/activity/blocking` (a session or the agent key; query parameters `limit`,
+//! `min_duration`, `dbname`, `user`) and `POST /activity/kill`, `/activity/cancel`
+//! (a session only; body `{"pids": [...]}`). Handlers validate the input and ask the
+//! `Activity` actor; they never touch PostgreSQL or /proc themselves.
 
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Value};
 
+use super::core::json_object;
+use super::error::ApiError;
+use super::extract::{Session, SessionOrKey};
+use super::AppState;
 use crate::config::Config;
+use actors::activity::{Filters, Kind, ListBackends, Rows, Signal, SignalBackends, MAX_LIMIT};
+
+/// At most this many pids per kill or cancel request.
+const MAX_PIDS: usize = 1000;
 
 /// The activity actors' settings, from the configuration.
 pub fn settings(_config: &Config) -> actors::activity::Settings {
     actors::activity::Settings::default()
 }
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/activity").route(web::get().to(activity)))
+        .service(web::resource("/activity/waiting").route(web::get().to(waiting)))
+        .service(web::resource("/activity/blocking").route(web::get().to(blocking)))
+        .service(web::resource("/activity/kill").route(web::post().to(kill)))
+        .service(web::resource("/activity/cancel").route(web::post().to(cancel)));
+}
+
+async fn activity(
+    _: SessionOrKey,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list(Kind::All, &req, &state).await
+}
+
+async fn waiting(
+    _: SessionOrKey,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list(Kind::Waiting, &req, &state).await
+}
+
+async fn blocking(
+    _: SessionOrKey,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list(Kind::Blocking, &req, &state).await
+}
+
+async fn list(kind: Kind, req: &HttpRequest, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let filters = filters(req.query_string())?;
+    let rows = state
+        .actors
+        .activity
+        .activity
+        .send(ListBackends { kind, filters })
+        .await??;
+    // Serialized straight from the rows: no intermediate `Value` for hundreds of them.
+    Ok(HttpResponse::Ok().json(Listing { rows: &rows }))
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    rows: &'a Rows,
+}
+
+/// The listing filters of a query string. Other parameters (`key`) are left alone;
+/// a filter given twice is malformed.
+fn filters(query: &str) -> Result<Filters, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| ApiError::malformed("query string"))?
+        .into_inner();
+    let mut filters = Filters::default();
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, value) in &pairs {
+        let name = name.as_str();
+        if !matches!(name, "limit" | "min_duration" | "dbname" | "user") {
+            continue;
+        }
+        if seen.contains(&name) {
+            return Err(ApiError::malformed(name));
+        }
+        seen.push(name);
+        let bad = || ApiError::malformed(name);
+        match name {
+            "limit" => {
+                filters.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or_else(bad)?
+            }
+            "min_duration" => {
+                filters.min_duration = Some(
+                    value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|d| d.is_finite() && *d >= 0.0)
+                        .ok_or_else(bad)?,
+                )
+            }
+            "dbname" => filters.dbname = Some(name_filter(value).ok_or_else(bad)?),
+            _ => filters.user = Some(name_filter(value).ok_or_else(bad)?),
+        }
+    }
+    Ok(filters)
+}
+
+/// A database or role name to match exactly: not empty, no NUL (PostgreSQL text
+/// cannot hold one).
+fn name_filter(value: &str) -> Option<String> {
+    (!value.is_empty() && !value.contains('\0')).then(|| value.to_string())
+}
+
+/// `pids`: a non-empty list of at most `MAX_PIDS` positive integers that fit a
+/// PostgreSQL pid (int4). Duplicates are answered once, in the order given.
+fn pids(body: &[u8]) -> Result<Vec<i32>, ApiError> {
+    let body = json_object(body, "pids")?;
+    let list = body
+        .get("pids")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty() && l.len() <= MAX_PIDS)
+        .ok_or_else(|| ApiError::malformed("pids"))?;
+    let mut pids: Vec<i32> = Vec::with_capacity(list.len());
+    for value in list {
+        let pid = value
+            .as_u64()
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|&p| p > 0)
+            .ok_or_else(|| ApiError::malformed("pids"))?;
+        if !pids.contains(&pid) {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+async fn signal(
+    signal: Signal,
+    session: Session,
+    body: &[u8],
+    state: &AppState,
+) -> Result<Vec<(i32, bool)>, ApiError> {
+    let pids = pids(body)?;
+    let results = state
+        .actors
+        .activity
+        .activity
+        .send(SignalBackends {
+            pids,
+            signal,
+            username: session.username,
+        })
+        .await??;
+    Ok(results.into_iter().map(|s| (s.pid, s.done)).collect())
+}
+
+async fn kill(
+    session: Session,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let results = signal(Signal::Terminate, session, &body, &state).await?;
+    let backends: Vec<Value> = results
+        .into_iter()
+        .map(|(pid, killed)| json!({ "pid": pid, "killed": killed }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "backends": backends })))
+}
+
+async fn cancel(
+    session: Session,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let results = signal(Signal::Cancel, session, &body, &state).await?;
+    let backends: Vec<Value> = results
+        .into_iter()
+        .map(|(pid, cancelled)| json!({ "pid": pid, "cancelled": cancelled }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "backends": backends })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of<T: std::fmt::Debug>(r: Result<T, ApiError>) -> u16 {
+        r.unwrap_err().status.as_u16()
+    }
+
+    #[test]
+    fn filters_defaults_and_values() {
+        assert_eq!(filters("").unwrap(), Filters::default());
+        let f = filters("limit=10&min_duration=1.5&dbname=my%20db&user=bob&key=k").unwrap();
+        assert_eq!(f.limit, 10);
+        assert_eq!(f.min_duration, Some(1.5));
+        assert_eq!(f.dbname.as_deref(), Some("my db"));
+        assert_eq!(f.user.as_deref(), Some("bob"));
+        assert_eq!(filters("limit=5000").unwrap().limit, 5000);
+        assert_eq!(filters("min_duration=0").unwrap().min_duration, Some(0.0));
+    }
+
+    #[test]
+    fn malformed_filters() {
+        for q in [
+            "limit=0",
+            "limit=5001",
+            "limit=-1",
+            "limit=abc",
+            "limit=",
+            "limit=1&limit=2",
+            "min_duration=-1",
+            "min_duration=NaN",
+            "min_duration=inf",
+            "min_duration=x",
+            "dbname=",
+            "user=",
+            "user=a%00b",
+        ] {
+            let err = filters(q).unwrap_err();
+            assert_eq!(err.status.as_u16(), 406, "{q}");
+        }
+        assert_eq!(
+            filters("limit=0").unwrap_err().message,
+            "Parameter 'limit' is malformed."
+        );
+    }
+
+    #[test]
+    fn pids_accepted() {
+        assert_eq!(pids(br#"{"pids": [3, 1, 3]}"#).unwrap(), [3, 1]);
+        let many: Vec<u32> = (1..=1000).collect();
+        let body = json!({ "pids": many }).to_string();
+        assert_eq!(pids(body.as_bytes()).unwrap().len(), 1000);
+    }
+
+    #[test]
+    fn pids_refused() {
+        assert_eq!(status_of(pids(b"not json")), 400);
+        let too_many: Vec<u32> = (1..=1001).collect();
+        let too_many = json!({ "pids": too_many }).to_string();
+        for body in [
+            "{}",
+            "[1]",
+            r#"{"pids": []}"#,
+            r#"{"pids": 12}"#,
+            r#"{"pids": "12"}"#,
+            r#"{"pids": ["12"]}"#,
+            r#"{"pids": [0]}"#,
+            r#"{"pids": [-3]}"#,
+            r#"{"pids": [1.5]}"#,
+            r#"{"pids": [null]}"#,
+            r#"{"pids": [2147483648]}"#,
+            r#"{"pids": null}"#,
+            too_many.as_str(),
+        ] {
+            let err = pids(body.as_bytes()).unwrap_err();
+            assert_eq!(err.status.as_u16(), 406, "{body}");
+            assert_eq!(err.message, "Parameter 'pids' is malformed.");
+        }
+    }
+}
