@@ -93,6 +93,8 @@ fn pg_settings(pg: &PgCluster) -> PgSettings {
         connect_timeout: Duration::from_secs(5),
         pool_size: 2,
         health_interval: Duration::from_secs(5),
+        pg_ctl: None,
+        control_timeout: Duration::from_secs(60),
     }
 }
 
