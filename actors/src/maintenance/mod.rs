@@ -3,18 +3,28 @@
 //! or on a cron schedule by the durable `MaintenanceScheduler`.
 //!
 //! Files: `browse` (the page queries), `browser` (the actor answering them),
-//! `pretty` (pg_size_pretty), `quote` (identifier quoting, the only way a request's
-//! name enters SQL text).
+//! `maintenance_scheduler` (the actor owning the tasks), `task` (a task and the
+//! parsing of mode, datetime and id), `cron_schedule` (crontab expressions),
+//! `task_store` (the tasks on disk), `operation` (running one VACUUM / ANALYZE /
+//! REINDEX), `pretty` (pg_size_pretty), `quote` (identifier quoting, the only way a
+//! request's name enters SQL text).
 
 pub mod browse;
 pub mod browser;
+pub mod cron_schedule;
+pub mod maintenance_scheduler;
+pub mod operation;
 pub mod pretty;
 pub mod quote;
+pub mod task;
+pub mod task_store;
 
 use actix::prelude::*;
 
 use crate::Common;
 use browser::MaintenanceBrowser;
+use maintenance_scheduler::MaintenanceScheduler;
+use task_store::TaskStore;
 
 /// What the maintenance actors need from the configuration.
 #[derive(Debug, Clone)]
@@ -33,14 +43,23 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct Handles {
     pub browser: Addr<MaintenanceBrowser>,
+    pub scheduler: Addr<MaintenanceScheduler>,
 }
 
 /// Starts the maintenance actors; called once by `start_all`.
-pub fn start(_settings: Settings, common: &Common) -> Handles {
+pub fn start(settings: Settings, common: &Common) -> Handles {
     let pg = common.pg.clone();
     let log = common.log.clone();
     let browser = MaintenanceBrowser::start_in_arbiter(&Arbiter::new().handle(), move |_| {
         MaintenanceBrowser::new(pg, log)
     });
-    Handles { browser }
+    let store = TaskStore::start(common.store.clone(), common.log.clone());
+    let pg = common.pg.clone();
+    let notifications = common.notifications.clone();
+    let log = common.log.clone();
+    // Its own arbiter: operations' connections live there, away from the others.
+    let scheduler = MaintenanceScheduler::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+        MaintenanceScheduler::new(store, pg, notifications, settings.max_parallel, log)
+    });
+    Handles { browser, scheduler }
 }
