@@ -1048,6 +1048,13 @@ fn bad_input_is_refused_and_unknown_objects_are_404() {
         assert_eq!(res.status, 404, "{path}: {}", res.text());
         assert!(res.error().contains(name), "{path}: {}", res.error());
     }
+    // Paths of different methods overlap: each goes to its own handler.
+    let res = agent.post_as("/maintenance/vacuum/analyze", &session, &json!({}));
+    assert_eq!(res.status, 404, "{}", res.text());
+    assert_eq!(res.error(), "Database 'vacuum' not found.");
+    let res = agent.send(Request::new("DELETE", "/maintenance/vacuum/analyze").session(&session));
+    assert_eq!(res.status, 406, "{}", res.text());
+    assert_eq!(res.error(), "Parameter 'id' is malformed.");
     // No authentication, no scheduling.
     let res = agent.send(Request::post(&vacuum, "{}"));
     assert_eq!(res.status, 406);
@@ -1220,4 +1227,81 @@ fn a_cron_task_runs_at_each_occurrence_until_cancelled() {
         agent.send(Request::new("DELETE", &format!("/maintenance/analyze/{id}")).session(&session));
     assert_eq!(res.status, 200, "{}", res.text());
     assert!(task(&agent, &session, "analyze", &id).is_none());
+}
+
+/// Runs SQL on the agent's durable store with the sqlite3 tool; false when the
+/// tool is missing (the test is then skipped).
+fn sqlite(agent: &Agent, sql: &str) -> bool {
+    let db = agent.dir.path().join("home").join("temboard-agent.db");
+    match std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg(sql)
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "sqlite3: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            true
+        }
+        Err(_) => {
+            eprintln!("sqlite3 not found: skipped");
+            false
+        }
+    }
+}
+
+#[test]
+fn an_older_or_damaged_task_table_does_not_stop_the_agent() {
+    let pg = PgCluster::shared();
+    let db = create_db(pg, "oldstore");
+    pg.psql(&db, "CREATE TABLE t (id int)");
+    let mut agent = Agent::start(pg);
+    let session = agent.login();
+    let path = format!("/maintenance/{db}/schema/public/table/t/analyze");
+    let later = json!({ "datetime": "2099-01-01T00:00:00Z" });
+    let good = schedule(&agent, &session, &path, later.clone());
+    let bad = schedule(&agent, &session, &path, later.clone());
+    agent.terminate();
+
+    // A row the agent cannot read: set aside, the others load.
+    if !sqlite(
+        &agent,
+        &format!("UPDATE maintenance_tasks SET status = 'bogus' WHERE id = '{bad}'"),
+    ) {
+        return;
+    }
+    agent.spawn();
+    let session = agent.login();
+    assert!(task(&agent, &session, "analyze", &good).is_some());
+    assert!(task(&agent, &session, "analyze", &bad).is_none());
+    assert!(
+        agent.log().contains("maintenance task row unreadable"),
+        "{}",
+        agent.log()
+    );
+    agent.terminate();
+
+    // A table of an older, unknown layout: renamed aside, a new one is used.
+    sqlite(
+        &agent,
+        "DROP TABLE maintenance_tasks; DELETE FROM maintenance_schema;\
+         CREATE TABLE maintenance_tasks (id TEXT, run_at TEXT);\
+         INSERT INTO maintenance_tasks VALUES ('0000abcd', 'soon');",
+    );
+    agent.spawn();
+    let session = agent.login();
+    assert!(
+        agent.log().contains("maintenance task table set aside"),
+        "{}",
+        agent.log()
+    );
+    assert!(list(&agent, &session, "/maintenance/analyze/scheduled").is_empty());
+    let id = schedule(&agent, &session, &path, later);
+    agent.kill9();
+    agent.spawn();
+    let session = agent.login();
+    assert!(task(&agent, &session, "analyze", &id).is_some());
 }
