@@ -1305,3 +1305,44 @@ fn an_older_or_damaged_task_table_does_not_stop_the_agent() {
     let session = agent.login();
     assert!(task(&agent, &session, "analyze", &id).is_some());
 }
+
+#[test]
+fn an_operation_that_cannot_get_its_lock_fails_with_the_reason() {
+    let pg = PgCluster::shared();
+    let db = create_db(pg, "locked");
+    pg.psql(&db, "CREATE TABLE l (id int)");
+    let agent = Agent::start_with(
+        pg,
+        AgentSetup {
+            extra: "[postgresql]\nlock_timeout = 1000\n".to_string(),
+            ..AgentSetup::default()
+        },
+    );
+    let session = agent.login();
+    let mut lock = hold_lock(pg, &db, "l");
+    let id = schedule(
+        &agent,
+        &session,
+        &format!("/maintenance/{db}/schema/public/table/l/vacuum"),
+        json!({ "mode": "full" }),
+    );
+    let failed = wait_status(&agent, &session, "vacuum", &id, "failed", 30);
+    lock.kill().ok();
+    lock.wait().ok();
+    assert_eq!(
+        failed["error"], "canceling statement due to lock timeout",
+        "{failed}"
+    );
+    assert!(failed["finished"].is_string());
+    wait_until(Duration::from_secs(10), "the failure notification", || {
+        notifications(&agent, &session).iter().any(|n| {
+            n["username"] == USER
+                && n["message"]
+                    == format!(
+                        "VACUUM (FULL) on table \"public\".\"l\" of database \"{db}\" failed: \
+                         canceling statement due to lock timeout (task {id})"
+                    )
+        })
+    });
+    assert!(agent.log().contains("maintenance operation failed"));
+}

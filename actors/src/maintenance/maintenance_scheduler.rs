@@ -233,11 +233,14 @@ impl MaintenanceScheduler {
                 )
             }
             Err(err) => {
-                task.error = Some(err.to_string());
-                (
-                    Status::Failed,
-                    format!("{} failed: {err} (task {id})", task.describe()),
-                )
+                // The server's message alone: the task already says what ran.
+                let why = match err {
+                    Error::Query { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                let message = format!("{} failed: {why} (task {id})", task.describe());
+                task.error = Some(why);
+                (Status::Failed, message)
             }
         };
         task.status = status;
