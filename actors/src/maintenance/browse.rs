@@ -574,11 +574,14 @@ pub async fn schema(
         tables.iter().map(|t| t.total_bytes).sum()
     } else {
         // A partial page: the schema's total needs every table.
-        table_sizes(&client, db, Some(schema), None, Page::default())
-            .await?
-            .iter()
-            .map(|t| t.total_bytes)
-            .sum()
+        client
+            .query_one(
+                include_str!("../../sql/maintenance/schema_size.sql"),
+                &[&schema],
+            )
+            .await
+            .map_err(query_error("size the schema", db))?
+            .get("total_bytes")
     };
     Ok(SchemaReport {
         indexes,
