@@ -1,16 +1,65 @@
-//! The maintenance plugin's actors. Placeholder: filled in by its issue.
+//! The maintenance plugin: sizes and bloat of databases, schemas, tables and
+//! indexes (`browser`, `browse`), and VACUUM / ANALYZE / REINDEX run now, at a time
+//! or on a cron schedule by the durable `MaintenanceScheduler`.
+//!
+//! Files: `browse` (the page queries), `browser` (the actor answering them),
+//! `maintenance_scheduler` (the actor owning the tasks), `task` (a task and the
+//! parsing of mode, datetime and id), `cron_schedule` (crontab expressions),
+//! `task_store` (the tasks on disk), `operation` (running one VACUUM / ANALYZE /
+//! REINDEX), `pretty` (pg_size_pretty), `quote` (identifier quoting, the only way a
+//! request's name enters SQL text).
+
+pub mod browse;
+pub mod browser;
+pub mod cron_schedule;
+pub mod maintenance_scheduler;
+pub mod operation;
+pub mod pretty;
+pub mod quote;
+pub mod task;
+pub mod task_store;
+
+use actix::prelude::*;
 
 use crate::Common;
+use browser::MaintenanceBrowser;
+use maintenance_scheduler::MaintenanceScheduler;
+use task_store::TaskStore;
 
 /// What the maintenance actors need from the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {}
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Operations running at once (`[maintenance] max_parallel`).
+    pub max_parallel: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { max_parallel: 2 }
+    }
+}
 
 /// Addresses of the maintenance actors, for the HTTP layer.
 #[derive(Clone)]
-pub struct Handles {}
+pub struct Handles {
+    pub browser: Addr<MaintenanceBrowser>,
+    pub scheduler: Addr<MaintenanceScheduler>,
+}
 
 /// Starts the maintenance actors; called once by `start_all`.
-pub fn start(_settings: Settings, _common: &Common) -> Handles {
-    Handles {}
+pub fn start(settings: Settings, common: &Common) -> Handles {
+    let pg = common.pg.clone();
+    let log = common.log.clone();
+    let browser = MaintenanceBrowser::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+        MaintenanceBrowser::new(pg, log)
+    });
+    let store = TaskStore::start(common.store.clone(), common.log.clone());
+    let pg = common.pg.clone();
+    let notifications = common.notifications.clone();
+    let log = common.log.clone();
+    // Its own arbiter: operations' connections live there, away from the others.
+    let scheduler = MaintenanceScheduler::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+        MaintenanceScheduler::new(store, pg, notifications, settings.max_parallel, log)
+    });
+    Handles { browser, scheduler }
 }

@@ -1,0 +1,2 @@
+-- {target}: nothing (the whole database) or a quoted schema.table.
+ANALYZE {target}

@@ -1,0 +1,2 @@
+-- {target}: a quoted schema.index.
+REINDEX INDEX {target}

@@ -1,0 +1,2 @@
+-- {target}: a quoted schema.table.
+REINDEX TABLE {target}

@@ -1,0 +1,8 @@
+-- Whether a table (plain, partitioned) or materialized view exists.
+-- $1: schema; $2: table name.
+SELECT c.relname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1
+  AND c.relname = $2
+  AND c.relkind IN ('r', 'm', 'p')
