@@ -1,8 +1,8 @@
 -- One snapshot of pg_stat_statements, one row per (user, database, query).
 --
--- Assembled by actors/src/statements/columns.rs from SQL files only: /*source*/ is
--- the source_*.sql file of the installed extension version, /*order*/ one of the
--- order_*.sql files or nothing.
+-- Assembled by actors/src/statements/columns.rs from SQL files only: the source
+-- mark below is replaced by the source_*.sql file of the installed extension
+-- version, the two order marks by one of the order_*.sql files or nothing.
 --
 -- $1 showtext (boolean), $2 text length cap (int4), $3 how many rows the agent
 -- answers (int8, NULL: all), $4..$8 the counters of an earlier snapshot (empty

@@ -83,6 +83,7 @@ impl Order {
 }
 
 const TEMPLATE: &str = include_str!("../../sql/statements/snapshot.sql");
+// Each mark must appear only where SQL goes, never in a comment of the template.
 const SOURCE_MARK: &str = "/*source*/";
 const ORDER_MARK: &str = "/*order*/";
 
@@ -132,6 +133,7 @@ mod tests {
             ] {
                 let sql = snapshot_sql(naming, order);
                 assert!(!sql.contains(SOURCE_MARK) && !sql.contains(ORDER_MARK));
+                assert_eq!(sql.matches("FROM pg_stat_statements(").count(), 1);
                 assert!(sql.contains("pg_stat_statements($1::boolean)"));
             }
         }

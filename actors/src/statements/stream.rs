@@ -210,10 +210,10 @@ impl EarlierColumns {
     }
 }
 
-/// How a stream ended without error.
-enum End {
-    Complete { rows: usize, answered: u64 },
-    ClientGone,
+/// Every row read: the answer's last chunk, and how many rows it answered.
+struct End {
+    last_chunk: Vec<u8>,
+    answered: u64,
 }
 
 struct Task {
@@ -233,18 +233,25 @@ impl Task {
     async fn run(mut self, first: Option<Row>, keeper: Recipient<KeepSnapshot>) {
         let mut counters = HashMap::new();
         match self.pump(first, &mut counters).await {
-            Ok(End::Complete { rows, answered }) => {
+            Ok(Some(End {
+                last_chunk,
+                answered,
+            })) => {
                 debug!(self.log, "pg_stat_statements snapshot";
-                       "database" => &self.dbname, "entries" => rows, "answered" => answered);
+                       "database" => &self.dbname, "entries" => counters.len(),
+                       "answered" => answered);
+                // Every row is read: the counters are complete whether or not the client
+                // takes the last chunk. Kept before that chunk is sent, so that a client
+                // asking `since` this snapshot right after its answer finds it.
                 keeper.do_send(KeepSnapshot(Snapshot {
                     taken_at: self.taken_at,
                     counters,
                 }));
+                if !self.send(last_chunk).await {
+                    self.client_gone();
+                }
             }
-            Ok(End::ClientGone) => {
-                info!(self.log, "statements client went away before the end of the answer; \
-                                 snapshot not kept"; "database" => &self.dbname);
-            }
+            Ok(None) => self.client_gone(),
             Err(err) => {
                 warn!(self.log, "pg_stat_statements snapshot failed midway; the client got a \
                                  truncated answer and the snapshot is not kept";
@@ -255,11 +262,18 @@ impl Task {
         drop(self.client);
     }
 
+    fn client_gone(&self) {
+        info!(self.log, "statements client went away before the end of the answer";
+              "database" => &self.dbname);
+    }
+
+    /// Reads every row and sends the answer but its last chunk; None when the client
+    /// went away.
     async fn pump(
         &mut self,
         first: Option<Row>,
         counters: &mut HashMap<Key, Counters>,
-    ) -> Result<End, Error> {
+    ) -> Result<Option<End>, Error> {
         let mut buf = Vec::with_capacity(CHUNK_BYTES * 2);
         buf.extend_from_slice(b"{\"snapshot_datetime\":");
         let _ = serde_json::to_writer(&mut buf, &snapshot_time::format(&self.taken_at));
@@ -287,7 +301,7 @@ impl Task {
             if buf.len() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_BYTES * 2));
                 if !self.send(full).await {
-                    return Ok(End::ClientGone);
+                    return Ok(None);
                 }
             }
             next = self
@@ -298,13 +312,10 @@ impl Task {
                 .map_err(|e| read_error(&e, &self.dbname))?;
         }
         buf.extend_from_slice(b"]}");
-        if !self.send(buf).await {
-            return Ok(End::ClientGone);
-        }
-        Ok(End::Complete {
-            rows: counters.len(),
+        Ok(Some(End {
+            last_chunk: buf,
             answered,
-        })
+        }))
     }
 
     /// False when the client is gone (or stopped reading for `SEND_TIMEOUT`).
