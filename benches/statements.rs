@@ -42,7 +42,10 @@ fn main() {
     };
 
     let pg = PgCluster::start();
-    pg.psql("postgres", "ALTER SYSTEM SET pg_stat_statements.max = 10000");
+    pg.psql(
+        "postgres",
+        "ALTER SYSTEM SET pg_stat_statements.max = 10000",
+    );
     pg.stop();
     pg.start_again();
     pg.psql("postgres", &format!("CREATE DATABASE {DB}"));
@@ -111,7 +114,7 @@ fn run_step(pg: &PgCluster, requests: usize) {
         "agent idle after start", "", "", "", "", "", idle.rss_mib, idle.hwm_mib
     );
 
-    let mut cases = vec![
+    let cases = vec![
         Case {
             name: "text=false",
             params: "&text=false".to_string(),
@@ -129,40 +132,45 @@ fn run_step(pg: &PgCluster, requests: usize) {
             params: "&limit=100&order=total_time".to_string(),
         },
     ];
-    // `since` a snapshot taken now (after the cases above ran, statements ran again).
+    for case in &cases {
+        run_case(&agent, pid, case, requests);
+    }
+    // `since` a snapshot taken now, one statement run in between. Each request takes a
+    // snapshot too: the earlier one stays among the kept ones for these few requests.
     let earlier = get(&agent, "&text=false&limit=1");
     let at = earlier["snapshot_datetime"].as_str().unwrap().to_string();
     pg.psql(DB, "SELECT count(*) FROM t_1");
-    cases.push(Case {
+    let since = Case {
         name: "with text since earlier snapshot",
         params: format!("&since={}", encode(&at)),
-    });
+    };
+    run_case(&agent, pid, &since, requests);
+}
 
-    for case in cases {
-        let mut latencies = Vec::new();
-        let (mut rows, mut bytes) = (0, 0);
-        for _ in 0..requests {
-            let started = Instant::now();
-            let res = agent.get(&format!("/statements?key={KEY}{}", case.params));
-            latencies.push(started.elapsed());
-            assert_eq!(res.status, 200, "{}: {}", case.name, res.text());
-            bytes = res.body.len();
-            rows = res.json()["data"].as_array().unwrap().len();
-        }
-        latencies.sort();
-        let memory = Memory::read(pid);
-        println!(
-            "  {:<34} {:>7} {:>9.2} {:>9.0} {:>9.0} {:>10} {:>9.1} {:>9.1}",
-            case.name,
-            rows,
-            bytes as f64 / 1048576.0,
-            ms(latencies[latencies.len() / 2]),
-            ms(*latencies.last().unwrap()),
-            "",
-            memory.rss_mib,
-            memory.hwm_mib
-        );
+fn run_case(agent: &Agent, pid: u32, case: &Case, requests: usize) {
+    let mut latencies = Vec::new();
+    let (mut rows, mut bytes) = (0, 0);
+    for _ in 0..requests {
+        let started = Instant::now();
+        let res = agent.get(&format!("/statements?key={KEY}{}", case.params));
+        latencies.push(started.elapsed());
+        assert_eq!(res.status, 200, "{}: {}", case.name, res.text());
+        bytes = res.body.len();
+        rows = res.json()["data"].as_array().unwrap().len();
     }
+    latencies.sort();
+    let memory = Memory::read(pid);
+    println!(
+        "  {:<34} {:>7} {:>9.2} {:>9.0} {:>9.0} {:>10} {:>9.1} {:>9.1}",
+        case.name,
+        rows,
+        bytes as f64 / 1048576.0,
+        ms(latencies[latencies.len() / 2]),
+        ms(*latencies.last().unwrap()),
+        "",
+        memory.rss_mib,
+        memory.hwm_mib
+    );
 }
 
 fn get(agent: &Agent, params: &str) -> serde_json::Value {

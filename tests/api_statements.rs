@@ -86,6 +86,14 @@ fn rows_on<'a>(body: &'a Value, db: &str, table: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// The rows of `db` reading `table` (its SELECT statements, not its CREATE TABLE).
+fn selects_on<'a>(body: &'a Value, db: &str, table: &str) -> Vec<&'a Value> {
+    rows_on(body, db, table)
+        .into_iter()
+        .filter(|r| r["query"].as_str().unwrap().starts_with("SELECT"))
+        .collect()
+}
+
 /// Percent-encodes a query-string value (a snapshot_datetime has ' ', ':' and '+').
 fn encode(value: &str) -> String {
     value
@@ -378,7 +386,8 @@ fn since_answers_only_what_ran_after_the_earlier_snapshot() {
 
     let first = statements(&agent, "");
     let at = first["snapshot_datetime"].as_str().unwrap().to_string();
-    let both = rows_on(&first, db, "both_sides");
+    let both = selects_on(&first, db, "both_sides");
+    assert_eq!(both.len(), 1, "{first}");
     assert_eq!(both[0]["calls"], 3);
     let total_before = both[0]["total_time"].as_f64().unwrap();
 
@@ -427,7 +436,7 @@ fn since_answers_only_what_ran_after_the_earlier_snapshot() {
     // A chain: since the diff's own snapshot, nothing of ours ran.
     let next_at = diff["snapshot_datetime"].as_str().unwrap().to_string();
     let quiet = statements(&agent, &format!("&since={}", encode(&next_at)));
-    assert!(rows_on(&quiet, db, "both_sides").is_empty(), "{quiet}");
+    assert!(selects_on(&quiet, db, "both_sides").is_empty(), "{quiet}");
 
     // The earlier snapshot stays usable, with limit and order on the difference.
     run_times(pg, db, "SELECT count(*) FROM both_sides", 4);
@@ -437,7 +446,7 @@ fn since_answers_only_what_ran_after_the_earlier_snapshot() {
     );
     let calls = numbers(rows(&ordered), "calls");
     assert!(non_increasing(&calls), "{calls:?}");
-    let both = rows_on(&ordered, db, "both_sides");
+    let both = selects_on(&ordered, db, "both_sides");
     assert_eq!(both[0]["calls"], 6, "2 + 4 calls since {at}");
 
     // A '+' left unencoded arrives as a space: still found.
@@ -503,4 +512,26 @@ fn older_extension_versions_are_read_with_their_column_names() {
             "{version}: {row}"
         );
     }
+}
+
+#[test]
+fn concurrent_requests_all_get_complete_answers() {
+    let pg = PgCluster::shared();
+    let db = "stmt_concurrent";
+    let agent = setup(pg, db, true);
+    // More than the snapshots read at once (4): the others wait for their turn.
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let agent = &agent;
+                s.spawn(move || {
+                    let params = if i % 2 == 0 { "" } else { "&text=false" };
+                    rows(&statements(agent, params)).len()
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(h.join().unwrap() > 0);
+        }
+    });
 }

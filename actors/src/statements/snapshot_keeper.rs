@@ -9,6 +9,7 @@ use std::sync::Arc;
 use actix::{Actor, AsyncContext, Context, Handler, ResponseFuture};
 use chrono::{DateTime, FixedOffset, TimeDelta};
 use slog::Logger;
+use tokio::sync::Semaphore;
 
 use super::columns::Order;
 use super::snapshot_time;
@@ -20,6 +21,8 @@ use crate::pg_access::PgAccess;
 /// Snapshots whose counters are kept for `since`. Each holds about 200 bytes per
 /// pg_stat_statements entry (pg_stat_statements.max, 5000 by default: ~1 MB).
 pub const KEPT_SNAPSHOTS: usize = 10;
+/// Snapshots read at once; more requests wait for their turn.
+pub const CONCURRENT_SNAPSHOTS: usize = 4;
 
 /// `GET /statements`: the answer's chunks, or why pg_stat_statements cannot be read.
 #[derive(Debug, actix::Message)]
@@ -40,6 +43,8 @@ pub struct SnapshotKeeper {
     /// Oldest first.
     kept: VecDeque<Arc<Snapshot>>,
     last_taken: Option<DateTime<FixedOffset>>,
+    /// Permits for `CONCURRENT_SNAPSHOTS` streams; each stream holds one until it ends.
+    streams: Arc<Semaphore>,
 }
 
 impl SnapshotKeeper {
@@ -50,6 +55,7 @@ impl SnapshotKeeper {
             log,
             kept: VecDeque::new(),
             last_taken: None,
+            streams: Arc::new(Semaphore::new(CONCURRENT_SNAPSHOTS)),
         }
     }
 
@@ -101,6 +107,7 @@ impl Handler<TakeSnapshot> for SnapshotKeeper {
             limit: msg.limit,
             earlier,
             taken_at: self.next_time(),
+            permit: self.streams.clone(),
         };
         Box::pin(stream::start(
             plan,

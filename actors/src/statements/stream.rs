@@ -23,7 +23,7 @@ use actix::Recipient;
 use chrono::{DateTime, FixedOffset};
 use futures_util::StreamExt;
 use slog::{debug, info, warn, Logger};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, RowStream};
@@ -69,6 +69,9 @@ pub struct Plan {
     pub limit: Option<u64>,
     pub earlier: Option<Arc<Snapshot>>,
     pub taken_at: DateTime<FixedOffset>,
+    /// Held until the stream ends: bounds the snapshots read at once (each holds a
+    /// connection and its entries' counters).
+    pub permit: Arc<Semaphore>,
 }
 
 /// Starts a snapshot: Err (nothing answered yet) when pg_stat_statements cannot be
@@ -79,6 +82,12 @@ pub async fn start(
     keeper: Recipient<KeepSnapshot>,
     log: Logger,
 ) -> Result<Chunks, Error> {
+    let permit = plan
+        .permit
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| Error::Mailbox("statements snapshots closed".to_string()))?;
     let dbname = plan.dbname.clone();
     check_database(&pg, &dbname).await?;
     let client = pg.connect_to(&dbname).await?;
@@ -124,6 +133,7 @@ pub async fn start(
         tx,
         dbname,
         log,
+        _permit: permit,
     };
     actix::spawn(task.run(first, keeper));
     Ok(rx)
@@ -227,6 +237,7 @@ struct Task {
     tx: mpsc::Sender<Chunk>,
     dbname: String,
     log: Logger,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Task {
