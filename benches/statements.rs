@@ -94,27 +94,14 @@ struct Case {
     params: String,
 }
 
+/// Two fresh agents, so that each one's peak RSS (VmHWM) belongs to one mode: without
+/// query text, then with it (and `since`).
 fn run_step(pg: &PgCluster, requests: usize) {
-    let agent = Agent::start_with(
-        pg,
-        AgentSetup {
-            extra: format!("[statements]\ndbname = {DB}\n"),
-            ..AgentSetup::default()
-        },
-    );
-    let pid = agent.pid();
-    std::thread::sleep(Duration::from_secs(1));
-    let idle = Memory::read(pid);
     println!(
-        "  {:<34} {:>7} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
-        "case", "rows", "MiB body", "p50 ms", "max ms", "", "VmRSS MiB", "VmHWM MiB"
+        "  {:<34} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "case", "rows", "MiB body", "p50 ms", "max ms", "VmRSS MiB", "VmHWM MiB"
     );
-    println!(
-        "  {:<34} {:>7} {:>9} {:>9} {:>9} {:>10} {:>9.1} {:>9.1}",
-        "agent idle after start", "", "", "", "", "", idle.rss_mib, idle.hwm_mib
-    );
-
-    let cases = vec![
+    let without_text = [
         Case {
             name: "text=false",
             params: "&text=false".to_string(),
@@ -123,6 +110,14 @@ fn run_step(pg: &PgCluster, requests: usize) {
             name: "text=false limit=100 order=calls",
             params: "&text=false&limit=100&order=calls".to_string(),
         },
+    ];
+    let agent = start_agent(pg);
+    for case in &without_text {
+        run_case(&agent, case, requests);
+    }
+    drop(agent);
+
+    let with_text = [
         Case {
             name: "with text",
             params: String::new(),
@@ -132,8 +127,9 @@ fn run_step(pg: &PgCluster, requests: usize) {
             params: "&limit=100&order=total_time".to_string(),
         },
     ];
-    for case in &cases {
-        run_case(&agent, pid, case, requests);
+    let agent = start_agent(pg);
+    for case in &with_text {
+        run_case(&agent, case, requests);
     }
     // `since` a snapshot taken now, one statement run in between. Each request takes a
     // snapshot too: the earlier one stays among the kept ones for these few requests.
@@ -144,10 +140,28 @@ fn run_step(pg: &PgCluster, requests: usize) {
         name: "with text since earlier snapshot",
         params: format!("&since={}", encode(&at)),
     };
-    run_case(&agent, pid, &since, requests);
+    run_case(&agent, &since, requests);
 }
 
-fn run_case(agent: &Agent, pid: u32, case: &Case, requests: usize) {
+fn start_agent(pg: &PgCluster) -> Agent {
+    let agent = Agent::start_with(
+        pg,
+        AgentSetup {
+            extra: format!("[statements]\ndbname = {DB}\n"),
+            ..AgentSetup::default()
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let idle = Memory::read(agent.pid());
+    println!(
+        "  {:<34} {:>7} {:>9} {:>9} {:>9} {:>9.1} {:>9.1}",
+        "(fresh agent, idle)", "", "", "", "", idle.rss_mib, idle.hwm_mib
+    );
+    agent
+}
+
+fn run_case(agent: &Agent, case: &Case, requests: usize) {
+    let pid = agent.pid();
     let mut latencies = Vec::new();
     let (mut rows, mut bytes) = (0, 0);
     for _ in 0..requests {
@@ -161,13 +175,12 @@ fn run_case(agent: &Agent, pid: u32, case: &Case, requests: usize) {
     latencies.sort();
     let memory = Memory::read(pid);
     println!(
-        "  {:<34} {:>7} {:>9.2} {:>9.0} {:>9.0} {:>10} {:>9.1} {:>9.1}",
+        "  {:<34} {:>7} {:>9.2} {:>9.0} {:>9.0} {:>9.1} {:>9.1}",
         case.name,
         rows,
         bytes as f64 / 1048576.0,
         ms(latencies[latencies.len() / 2]),
         ms(*latencies.last().unwrap()),
-        "",
         memory.rss_mib,
         memory.hwm_mib
     );

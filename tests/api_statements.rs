@@ -535,3 +535,109 @@ fn concurrent_requests_all_get_complete_answers() {
         }
     });
 }
+
+/// The bytes of a chunked body, and whether its terminating chunk came.
+fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return (body, false);
+        };
+        let size_text = String::from_utf8_lossy(&data[..end]).to_string();
+        let Ok(size) = usize::from_str_radix(size_text.trim(), 16) else {
+            return (body, false);
+        };
+        data = &data[end + 2..];
+        if size == 0 {
+            return (body, true);
+        }
+        if data.len() < size + 2 {
+            body.extend_from_slice(&data[..size.min(data.len())]);
+            return (body, false);
+        }
+        body.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+#[test]
+fn a_failure_midway_truncates_the_answer() {
+    use std::io::{Read, Write};
+
+    let pg = PgCluster::shared();
+    let db = "stmt_midway";
+    pg.psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+    pg.psql("postgres", &format!("CREATE DATABASE {db}"));
+    pg.psql(db, "CREATE EXTENSION pg_stat_statements");
+    // 2,000 distinct statements (IN lists of each length) with 16 kB of text each:
+    // about 32 MB of answer, far more than every buffer between PostgreSQL and us.
+    pg.psql(
+        db,
+        "SET pg_stat_statements.track = 'all';
+         DO $$
+         BEGIN
+             FOR k IN 1..2000 LOOP
+                 EXECUTE format('SELECT /* %s */ 1 WHERE 1 IN (%s)', repeat('m', 16384),
+                                array_to_string(array_fill(1, ARRAY[k]), ','));
+             END LOOP;
+         END
+         $$;",
+    );
+    let agent = Agent::start_with(
+        pg,
+        AgentSetup {
+            extra: format!("[statements]\ndbname = {db}\n"),
+            ..AgentSetup::default()
+        },
+    );
+
+    // A client that reads the start of the answer, then stops reading.
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", agent.port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(common::client::tls_config(), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    write!(
+        tls,
+        "GET /statements?key={KEY} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    tls.flush().unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16384];
+    while raw.len() < 200_000 {
+        let n = tls.read(&mut buf).unwrap();
+        assert!(n > 0, "answer ended early");
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&raw[..raw.len().min(300)]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // The agent's connection goes away while it streams.
+    let terminate = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = 'stmt_midway' AND application_name = 'temboard-agent'";
+    assert_eq!(pg.psql("postgres", terminate), "1");
+
+    // The rest: no terminating chunk, JSON that does not parse.
+    loop {
+        match tls.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let (body, complete) = dechunk(&raw[split + 4..]);
+    assert!(!complete, "the answer must not look complete");
+    assert!(body.starts_with(b"{\"snapshot_datetime\":"));
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+    wait_until(
+        Duration::from_secs(10),
+        "the failure in the agent's log",
+        || agent.log().contains("failed midway"),
+    );
+
+    // The next snapshot works, and the failed one was not kept.
+    let body = statements(&agent, "&text=false&limit=1");
+    assert_eq!(rows(&body).len(), 1);
+}

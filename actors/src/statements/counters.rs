@@ -4,7 +4,7 @@
 
 /// One entry of pg_stat_statements: (user, database, query). `queryid` is NULL for
 /// the entries of other users when the agent's role may not see them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key {
     pub userid: u32,
     pub dbid: u32,

@@ -18,7 +18,7 @@ use super::Settings;
 use crate::error::Error;
 use crate::pg_access::PgAccess;
 
-/// Snapshots whose counters are kept for `since`. Each holds about 200 bytes per
+/// Snapshots whose counters are kept for `since`. Each holds about 180 bytes per
 /// pg_stat_statements entry (pg_stat_statements.max, 5000 by default: ~1 MB).
 pub const KEPT_SNAPSHOTS: usize = 10;
 /// Snapshots read at once; more requests wait for their turn.
