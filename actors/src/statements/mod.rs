@@ -15,7 +15,7 @@ pub mod snapshot_keeper;
 pub mod snapshot_time;
 pub mod stream;
 
-use actix::{Actor, Addr};
+use actix::{Actor, Addr, Arbiter};
 
 use crate::Common;
 pub use columns::Order;
@@ -46,10 +46,15 @@ pub struct Handles {
     pub keeper: Addr<SnapshotKeeper>,
 }
 
-/// Starts the statements actors; called once by `start_all`.
+/// Starts the statements actors; called once by `start_all`. The keeper gets an
+/// arbiter (thread) of its own: its streams encode megabytes of JSON, which must not
+/// delay the actors every request needs (sessions) on the system arbiter.
 pub fn start(settings: Settings, common: &Common) -> Handles {
     let log = common.log.new(slog::o!("plugin" => "statements"));
-    Handles {
-        keeper: SnapshotKeeper::new(settings, common.pg.clone(), log).start(),
-    }
+    let pg = common.pg.clone();
+    let arbiter = Arbiter::new();
+    let keeper = SnapshotKeeper::start_in_arbiter(&arbiter.handle(), move |_| {
+        SnapshotKeeper::new(settings, pg, log)
+    });
+    Handles { keeper }
 }
