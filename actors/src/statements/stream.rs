@@ -291,7 +291,7 @@ impl Task {
                 warn!(self.log, "pg_stat_statements snapshot failed midway; the client got a \
                                  truncated answer and the snapshot is not kept";
                       "database" => &self.dbname, "error" => %err);
-                let _ = self.tx.send(Err(err)).await;
+                let _ = tokio::time::timeout(SEND_TIMEOUT, self.tx.send(Err(err))).await;
             }
         }
         drop(self.client);
