@@ -648,3 +648,95 @@ fn a_failure_midway_truncates_the_answer() {
     let body = statements(&agent, "&text=false&limit=1");
     assert_eq!(rows(&body).len(), 1);
 }
+
+/// pg_stat_statements 1.11 (PostgreSQL 17) cannot be created on this PostgreSQL 15:
+/// its snapshot statement runs here against a stand-in function with 1.11's column
+/// names, with a statement counted both top-level and nested (two rows to merge).
+#[test]
+fn the_1_11_statement_reads_split_io_times_and_merges_nested_executions() {
+    use actors::statements::columns::{snapshot_sql, Naming};
+
+    let pg = PgCluster::shared();
+    let db = "stmt_v111";
+    pg.psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+    pg.psql("postgres", &format!("CREATE DATABASE {db}"));
+    let blocks: String = [
+        "shared_blks_hit",
+        "shared_blks_read",
+        "shared_blks_dirtied",
+        "shared_blks_written",
+        "local_blks_hit",
+        "local_blks_read",
+        "local_blks_dirtied",
+        "local_blks_written",
+        "temp_blks_read",
+        "temp_blks_written",
+    ]
+    .iter()
+    .map(|b| format!("OUT {b} int8, "))
+    .collect();
+    // Executions: 1 ms and 1 ms top-level, 3 ms and 3 ms nested.
+    pg.psql(
+        db,
+        &format!(
+            "CREATE SCHEMA v111;
+             CREATE FUNCTION v111.pg_stat_statements(showtext boolean,
+                 OUT userid oid, OUT dbid oid, OUT toplevel bool, OUT queryid bigint,
+                 OUT query text, OUT plans int8, OUT calls int8, OUT total_exec_time float8,
+                 OUT min_exec_time float8, OUT max_exec_time float8,
+                 OUT mean_exec_time float8, OUT stddev_exec_time float8, OUT rows int8,
+                 {blocks}
+                 OUT shared_blk_read_time float8, OUT shared_blk_write_time float8,
+                 OUT local_blk_read_time float8, OUT local_blk_write_time float8,
+                 OUT temp_blk_read_time float8, OUT temp_blk_write_time float8)
+             RETURNS SETOF record LANGUAGE sql AS $$
+                 SELECT 10::oid, 1::oid, t, 42::int8,
+                        CASE WHEN showtext THEN 'SELECT v111' END, 0::int8, 2::int8,
+                        2.0 * m, m, m, m, 0.0::float8, 2::int8,
+                        1::int8, 1::int8, 1::int8, 1::int8, 1::int8,
+                        1::int8, 1::int8, 1::int8, 1::int8, 1::int8,
+                        0.5::float8, 0.25::float8, 0.125::float8, 0.0625::float8,
+                        0::float8, 0::float8
+                 FROM (VALUES (true, 1.0::float8), (false, 3.0::float8)) AS v(t, m)
+             $$;"
+        ),
+    );
+    let sql = snapshot_sql(Naming::SharedBlk, None);
+    let out = pg.psql(
+        db,
+        &format!(
+            "SET search_path = pg_catalog, v111;
+             PREPARE snapshot AS {sql};
+             EXECUTE snapshot(true, 64, NULL, '{{}}', '{{}}', '{{}}', '{{}}', '{{}}');"
+        ),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "one row per (user, database, query): {out}");
+    let columns: Vec<&str> = lines[0].split('|').collect();
+    let column = |i: usize| columns[i].parse::<f64>().unwrap();
+    // rolname|datname|userid|dbid|queryid|query|calls|total|min|max|mean|stddev|rows|...
+    assert_eq!(columns[4], "42");
+    assert_eq!(columns[5], "SELECT v111");
+    assert_eq!(columns[6], "4", "calls summed");
+    assert_eq!(column(7), 8.0, "total time summed");
+    assert_eq!(
+        (column(8), column(9)),
+        (1.0, 3.0),
+        "min of mins, max of maxes"
+    );
+    assert_eq!(column(10), 2.0, "mean over both");
+    assert!(
+        (column(11) - 1.0).abs() < 1e-9,
+        "pooled stddev: {}",
+        columns[11]
+    );
+    assert_eq!(columns[12], "4");
+    assert_eq!(columns[13], "2", "blocks summed");
+    // blk_read_time = shared + local; then the split times themselves.
+    assert_eq!(column(23), 2.0 * (0.5 + 0.125));
+    assert_eq!(column(24), 2.0 * (0.25 + 0.0625));
+    assert_eq!(
+        (column(25), column(26), column(27), column(28)),
+        (1.0, 0.5, 0.25, 0.125)
+    );
+}
