@@ -1,12 +1,138 @@
-//! The statements chapter of the API. Placeholder: filled in by its issue.
+//! The statements chapter of the API: `GET /statements` (session or agent key).
+//!
+//! The handler validates the query parameters, asks the statements actor for a
+//! snapshot, and streams the JSON chunks it answers as the response body: nothing
+//! here holds the whole answer. When the actor cannot read pg_stat_statements
+//! (missing extension, not preloaded) it says so before anything is sent: 404. A
+//! failure midway ends the body with an error, which aborts the response (the client
+//! sees a truncated chunked body, never a complete-looking one).
+//!
+//! Query parameters: `limit` (a positive integer), `order` (`total_time`, `calls`,
+//! `mean_time`), `text` (`true`/`false`, default true), `since` (a
+//! `snapshot_datetime` answered earlier).
 
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::error::ApiError;
+use super::extract::SessionOrKey;
+use super::AppState;
 use crate::config::Config;
+use actors::statements::{snapshot_time, Chunks, Order, TakeSnapshot};
 
 /// The statements actors' settings, from the configuration.
-pub fn settings(_config: &Config) -> actors::statements::Settings {
-    actors::statements::Settings::default()
+pub fn settings(config: &Config) -> actors::statements::Settings {
+    actors::statements::Settings {
+        dbname: config.statements.dbname.clone(),
+        max_query_length: config.statements.max_query_length,
+    }
 }
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/statements").route(web::get().to(statements)));
+}
+
+async fn statements(
+    _: SessionOrKey,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let request = parse_params(req.query_string())?;
+    let chunks = state.actors.statements.keeper.send(request).await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .streaming(body(chunks)))
+}
+
+/// The chunks as a body stream; an error item aborts the response.
+fn body(
+    chunks: Chunks,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actors::Error>> + 'static {
+    futures_util::stream::unfold(chunks, |mut chunks| async move {
+        let item = chunks.recv().await?;
+        Some((item.map(web::Bytes::from), chunks))
+    })
+}
+
+fn parse_params(query: &str) -> Result<TakeSnapshot, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| ApiError::malformed("query string"))?
+        .into_inner();
+    let mut request = TakeSnapshot {
+        text: true,
+        order: None,
+        limit: None,
+        since: None,
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "limit" => {
+                let limit = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|l| *l > 0)
+                    .ok_or_else(|| ApiError::malformed("limit"))?;
+                request.limit = Some(limit);
+            }
+            "order" => {
+                request.order =
+                    Some(Order::parse(&value).ok_or_else(|| ApiError::malformed("order"))?)
+            }
+            "text" => {
+                request.text = match value.to_ascii_lowercase().as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(ApiError::malformed("text")),
+                }
+            }
+            "since" => {
+                request.since =
+                    Some(snapshot_time::parse(&value).ok_or_else(|| ApiError::malformed("since"))?)
+            }
+            // `key` and anything else: not ours.
+            _ => {}
+        }
+    }
+    Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_answer_everything_with_text() {
+        let r = parse_params("key=abc").unwrap();
+        assert!(r.text);
+        assert_eq!((r.order, r.limit, r.since), (None, None, None));
+    }
+
+    #[test]
+    fn reads_every_parameter() {
+        let r =
+            parse_params("limit=5&order=mean_time&text=false&since=2020-03-17+17:31:25.0929%2B01")
+                .unwrap();
+        assert_eq!(r.limit, Some(5));
+        assert_eq!(r.order, Some(Order::MeanTime));
+        assert!(!r.text);
+        assert_eq!(
+            r.since.map(|s| snapshot_time::format(&s)),
+            Some("2020-03-17 17:31:25.0929+01".to_string())
+        );
+    }
+
+    #[test]
+    fn refuses_bad_values_naming_the_parameter() {
+        for (query, name) in [
+            ("limit=0", "limit"),
+            ("limit=-1", "limit"),
+            ("limit=ten", "limit"),
+            ("order=rows", "order"),
+            ("order=total_time%20DESC", "order"),
+            ("text=maybe", "text"),
+            ("since=yesterday", "since"),
+        ] {
+            let err = parse_params(query).unwrap_err();
+            assert_eq!(err, ApiError::malformed(name), "{query}");
+        }
+    }
+}

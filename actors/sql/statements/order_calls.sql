@@ -1,0 +1,1 @@
+ORDER BY d_calls DESC, d_total_time DESC
