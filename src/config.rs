@@ -215,7 +215,7 @@ pub struct Maintenance {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statements {
     pub dbname: String,
-    /// Bytes of query text kept per statement; longer texts are cut.
+    /// Characters of query text answered per statement; longer texts are cut.
     pub max_query_length: usize,
 }
 
