@@ -10,7 +10,7 @@
 //! without this check; /login and /logout take no session extractor.
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use subtle_compare::constant_time_eq;
 
@@ -111,6 +111,11 @@ pub fn check_key(req: &HttpRequest, configured: Option<&str>) -> Result<bool, Ap
     }
 }
 
+/// Set on a request once an extractor has checked who calls and what they may do;
+/// `access.rs` refuses, in test builds, a write that succeeded without it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessChecked;
+
 /// Whether a request may change something: everything but the safe methods.
 pub fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
@@ -137,6 +142,7 @@ async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
             .await;
         return Err(ApiError::read_only(&user.username));
     }
+    req.extensions_mut().insert(AccessChecked);
     Ok(Session {
         username: user.username,
         role: user.role,
@@ -161,6 +167,7 @@ impl FromRequest for SessionOrKey {
         Box::pin(async move {
             let state = state(&req)?;
             if check_key(&req, state.key.as_deref())? {
+                req.extensions_mut().insert(AccessChecked);
                 return Ok(SessionOrKey::Key);
             }
             check_session(req).await.map(SessionOrKey::Session)

@@ -3,6 +3,7 @@
 //! with the agent key redacted). Only this module knows actix-web and status codes;
 //! handlers validate input, send one message to an actor and map the reply.
 
+pub mod access;
 pub mod activity;
 pub mod administration;
 pub mod core;
@@ -106,6 +107,10 @@ pub fn serve(
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .wrap_fn(|req, srv| {
+                let response = actix_web::dev::Service::call(srv, req);
+                async move { response.await.map(access::check_declared) }
+            })
             .wrap(ErrorHandlers::new().default_handler(json_errors))
             .wrap(
                 DefaultHeaders::new()
