@@ -14,7 +14,8 @@
 //! - `agent_status`: start and reload times of the agent.
 //! - `store`: the embedded SQLite database in `home` (what survives a restart).
 //! - `users`: the users file and password hashes (pure functions).
-//! - `host`: pure functions over /proc (memory, CPUs, host name).
+//! - `host`: pure functions over /proc (CPU times, memory, load, OS, host name).
+//! - `sql_quote`: identifier and literal quoting, for statements without parameters.
 //! - `error`: the error of every actor reply, with context.
 //!
 //! Invariants: an actor owns its state, nobody else holds it; SQL lives in `sql/`;
@@ -31,6 +32,7 @@ pub mod pg_access;
 pub mod pg_supervisor;
 pub mod pgconf;
 pub mod session_registry;
+pub mod sql_quote;
 pub mod statements;
 pub mod store;
 pub mod users;

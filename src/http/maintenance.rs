@@ -19,8 +19,8 @@ use actors::maintenance::browse::{Page, MAX_ROWS};
 use actors::maintenance::browser::{BrowseDatabase, BrowseInstance, BrowseSchema, BrowseTable};
 use actors::maintenance::cron_schedule;
 use actors::maintenance::maintenance_scheduler::{Cancel, ListTasks, Object, Schedule, When};
-use actors::maintenance::quote::valid_name;
 use actors::maintenance::task::{parse_datetime, parse_mode, valid_id, Operation, VacuumOption};
+use actors::sql_quote::valid_name;
 
 /// The operations, as a path segment pattern.
 const OP: &str = "{op:vacuum|analyze|reindex}";

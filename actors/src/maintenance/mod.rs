@@ -15,7 +15,6 @@ pub mod cron_schedule;
 pub mod maintenance_scheduler;
 pub mod operation;
 pub mod pretty;
-pub mod quote;
 pub mod task;
 pub mod task_store;
 

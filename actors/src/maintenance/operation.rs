@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::quote::{quote_ident, quote_qualified};
 use super::task::{Operation, Target, Task, VacuumOption};
 use crate::error::Error;
 use crate::pg_access::PgAccess;
 use crate::pg_supervisor::describe_pg_error;
+use crate::sql_quote::{quote_ident, quote_qualified};
 
 /// The statement a task runs.
 pub fn statement(task: &Task) -> String {

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
-use super::quote::{quote_ident, quote_qualified};
+use crate::sql_quote::{quote_ident, quote_qualified};
 
 /// How datetimes are written in requests, answers and the store.
 pub const DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";

@@ -4,6 +4,8 @@
 //! another. Pure functions; the caller has already checked that the name is a row
 //! of `pg_settings` and that the value holds no NUL or line break.
 
+use crate::sql_quote::{quote_ident, quote_literal};
+
 const SET_TEMPLATE: &str = include_str!("../../sql/pgconf/alter_system_set.sql");
 const RESET_TEMPLATE: &str = include_str!("../../sql/pgconf/alter_system_reset.sql");
 
@@ -23,17 +25,6 @@ const LIST_QUOTE: [&str; 6] = [
 /// Of those, the lists of identifiers: PostgreSQL folds their unquoted elements to
 /// lower case (SplitIdentifierString); file and directory lists keep them.
 const IDENTIFIER_LISTS: [&str; 2] = ["search_path", "temp_tablespaces"];
-
-/// `"name"`, with double quotes doubled.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `E'value'`, with backslashes and single quotes escaped: valid whatever
-/// `standard_conforming_strings` is.
-pub fn quote_literal(value: &str) -> String {
-    format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
-}
 
 pub fn is_list_quote(name: &str) -> bool {
     LIST_QUOTE.iter().any(|n| n.eq_ignore_ascii_case(name))

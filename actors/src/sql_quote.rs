@@ -1,8 +1,9 @@
-//! Identifier quoting for the maintenance statements (VACUUM, ANALYZE, REINDEX take
-//! no bind parameters for object names). Every name that comes from a request goes
-//! into SQL text only through `quote_ident`: wrapped in double quotes with inner
-//! double quotes doubled, which PostgreSQL reads back as exactly that name, whatever
-//! it holds (spaces, `;`, dots, quotes, unicode). Pure functions.
+//! Quoting for the few statements that take no bind parameters (VACUUM, ANALYZE,
+//! REINDEX object names; ALTER SYSTEM names and values). Every name that comes from
+//! a request goes into SQL text only through `quote_ident`: wrapped in double quotes
+//! with inner double quotes doubled, which PostgreSQL reads back as exactly that
+//! name, whatever it holds (spaces, `;`, dots, quotes, unicode); every value through
+//! `quote_literal`. Pure functions.
 
 /// `name` as a quoted PostgreSQL identifier.
 pub fn quote_ident(name: &str) -> String {
@@ -16,6 +17,12 @@ pub fn quote_ident(name: &str) -> String {
     }
     quoted.push('"');
     quoted
+}
+
+/// `E'value'`, with backslashes and single quotes escaped: valid whatever
+/// `standard_conforming_strings` is.
+pub fn quote_literal(value: &str) -> String {
+    format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// `schema.name`, both quoted.
