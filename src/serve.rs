@@ -114,6 +114,10 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             "file" => %config.temboard.ssl_cert_file.display());
     }
     let store = Store::init(&config.temboard.home).map_err(|e| e.to_string())?;
+    if let Some(aside) = store.set_aside() {
+        slog::warn!(log, "the durable store could not be read (corrupt or not a database): it was moved aside and a new one created; notifications and scheduled maintenance tasks in it are lost";
+            "moved_to" => %aside.display());
+    }
     let host = HostFacts::read(config.temboard.hostname.as_deref());
     // Bound before any actor starts, so that a port in use is one clean error line.
     let listen = format!("{}:{}", config.temboard.address, config.temboard.port);

@@ -177,3 +177,24 @@ fn logging_to_a_file_and_changing_its_level_on_sighup() {
     // The request above is answered: had it been logged, it would be in the file now.
     assert!(!read().contains("after-reload"), "{}", read());
 }
+
+#[test]
+fn an_unreadable_store_is_set_aside_and_the_agent_starts() {
+    let mut agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
+    let home = agent.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("temboard-agent.db"),
+        "not a database at all ".repeat(500),
+    )
+    .unwrap();
+    agent.spawn();
+    assert!(agent.log().contains("moved aside"), "{}", agent.log());
+    let session = agent.login();
+    assert_eq!(agent.get_as("/notifications", &session).status, 200);
+    let aside = std::fs::read_dir(&home)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().contains(".unreadable-"));
+    assert!(aside);
+}

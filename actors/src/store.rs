@@ -3,6 +3,11 @@
 //! the schema; writes are synchronous (WAL, synchronous=FULL) so that a row whose
 //! write returned survives a `kill -9` and a power cut. It must not be shared
 //! between threads: each actor that needs it opens its own connection.
+//!
+//! A file that SQLite cannot read as a database (corrupt, or not a database at all)
+//! does not stop the agent: it is renamed aside with its WAL and a fresh store is
+//! created; the caller logs `set_aside()`. Tables of an older layout are migrated by
+//! their owners (see `maintenance/task_store.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +21,7 @@ pub const FILE_NAME: &str = "temboard-agent.db";
 #[derive(Debug, Clone)]
 pub struct Store {
     path: PathBuf,
+    set_aside: Option<PathBuf>,
 }
 
 impl Store {
@@ -24,13 +30,47 @@ impl Store {
     pub fn init(home: &Path) -> Result<Store, Error> {
         std::fs::create_dir_all(home)
             .map_err(|e| Error::Store(format!("cannot create home {}: {e}", home.display())))?;
-        let store = Store {
+        let mut store = Store {
             path: home.join(FILE_NAME),
+            set_aside: None,
         };
-        let conn = store.open()?;
-        conn.execute_batch(include_str!("../sql/store_schema.sql"))
-            .map_err(|e| Error::Store(format!("{}: {e}", store.path.display())))?;
+        match store.apply_schema() {
+            Err(e) if is_unreadable(&e) => {
+                store.set_aside = Some(store.move_aside()?);
+                store.apply_schema()
+            }
+            other => other,
+        }
+        .map_err(|e| Error::Store(format!("{}: {e}", store.path.display())))?;
         Ok(store)
+    }
+
+    /// Where an unreadable store file was moved at start-up, if it was.
+    pub fn set_aside(&self) -> Option<&Path> {
+        self.set_aside.as_deref()
+    }
+
+    fn apply_schema(&self) -> rusqlite::Result<()> {
+        let conn = Connection::open(&self.path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(include_str!("../sql/store_schema.sql"))
+    }
+
+    /// Renames the file (and its WAL and shared-memory files) to
+    /// `temboard-agent.db.unreadable-<UTC time>`.
+    fn move_aside(&self) -> Result<PathBuf, Error> {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let aside = self.path.with_extension(format!("db.unreadable-{stamp}"));
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", self.path.display()));
+            let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+            if from.exists() {
+                std::fs::rename(&from, &to).map_err(|e| {
+                    Error::Store(format!("cannot move {} aside: {e}", from.display()))
+                })?;
+            }
+        }
+        Ok(aside)
     }
 
     pub fn path(&self) -> &Path {
@@ -45,6 +85,14 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(conn)
     }
+}
+
+/// SQLite cannot read the file as a database: nothing in it can be trusted.
+fn is_unreadable(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
 }
 
 #[cfg(test)]
@@ -70,5 +118,27 @@ mod tests {
     fn init_fails_clearly_on_unwritable_home() {
         let err = Store::init(Path::new("/proc/not-a-dir/home")).unwrap_err();
         assert!(err.to_string().contains("/proc/not-a-dir/home"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_file_is_set_aside_and_a_fresh_store_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let aside = store.set_aside().expect("set aside").to_path_buf();
+        assert_eq!(std::fs::read(&aside).unwrap(), vec![0x5a; 8192]);
+        assert!(aside
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("temboard-agent.db.unreadable-"));
+        let conn = store.open().unwrap();
+        let mut list = conn
+            .prepare(include_str!("../sql/notification_list.sql"))
+            .unwrap();
+        assert!(list.query([10]).unwrap().next().unwrap().is_none());
+        // A healthy store is left where it is.
+        assert!(Store::init(dir.path()).unwrap().set_aside().is_none());
     }
 }
