@@ -103,7 +103,12 @@ pub fn start_all(settings: Settings) -> Actors {
     )
     .start();
     let pg_access = PgAccess::new(settings.pg.clone());
-    let pg = PgSupervisor::start_in_own_arbiter(settings.pg, pg_access.pool().clone(), log.clone());
+    let pg = PgSupervisor::start_in_own_arbiter(
+        settings.pg,
+        pg_access.pool().clone(),
+        notifications.clone().recipient(),
+        log.clone(),
+    );
     let agent = AgentStatus::new().start();
     let common = Common {
         pg: pg_access,

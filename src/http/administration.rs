@@ -36,7 +36,6 @@ async fn control(
         .send(Control {
             action,
             username: session.username,
-            audit: state.actors.notifications.clone().recipient(),
         })
         .await??;
     Ok(HttpResponse::Ok().json(json!({ "action": done.as_str(), "state": "ok" })))

@@ -85,8 +85,7 @@ impl std::fmt::Display for Action {
 }
 
 /// Run one control action for `username`; answers once it is done and its outcome
-/// is in the notification log. `audit` is where that log is (the HTTP layer holds
-/// its address). Fails with `Conflict` while another action runs, with `Query`
+/// is in the notification log. Fails with `Conflict` while another action runs, with `Query`
 /// (naming the action, the command's exit status and the end of its output) when
 /// the action fails.
 #[derive(Message)]
@@ -94,7 +93,6 @@ impl std::fmt::Display for Action {
 pub struct Control {
     pub action: Action,
     pub username: String,
-    pub audit: Recipient<Notify>,
 }
 
 impl Handler<Control> for PgSupervisor {
@@ -120,7 +118,7 @@ impl Handler<Control> for PgSupervisor {
         let job = run(
             action,
             msg.username,
-            msg.audit,
+            self.audit.clone(),
             self.settings.clone(),
             self.log.clone(),
         );

@@ -27,6 +27,7 @@ use chrono::{DateTime, Local};
 use tokio_postgres::NoTls;
 
 use crate::error::Error;
+use crate::notification_log::Notify;
 
 pub type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
 
@@ -118,14 +119,22 @@ pub struct PgSupervisor {
     /// Bumped when a control action starts or ends: what a check or a query saw
     /// before that is stale and is not applied.
     epoch: u64,
+    /// The notification log: every control action and its outcome go there.
+    audit: Recipient<Notify>,
     log: slog::Logger,
 }
 
 impl PgSupervisor {
-    pub fn new(settings: PgSettings, pool: Pool, log: slog::Logger) -> PgSupervisor {
+    pub fn new(
+        settings: PgSettings,
+        pool: Pool,
+        audit: Recipient<Notify>,
+        log: slog::Logger,
+    ) -> PgSupervisor {
         PgSupervisor {
             pool,
             settings,
+            audit,
             state: InstanceState::Unknown,
             since: Local::now(),
             checking: false,
@@ -138,11 +147,12 @@ impl PgSupervisor {
     pub fn start_in_own_arbiter(
         settings: PgSettings,
         pool: Pool,
+        audit: Recipient<Notify>,
         log: slog::Logger,
     ) -> Addr<PgSupervisor> {
         let arbiter = Arbiter::new();
         PgSupervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-            PgSupervisor::new(settings, pool, log)
+            PgSupervisor::new(settings, pool, audit, log)
         })
     }
 
