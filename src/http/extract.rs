@@ -33,20 +33,19 @@ pub struct Session {
 
 /// Who is calling a key-enabled endpoint. The plugin chapters that change things
 /// (maintenance) write this caller's name to the notification log.
-#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub enum SessionOrKey {
     Session(Session),
     Key,
 }
 
-#[allow(dead_code)]
 impl SessionOrKey {
-    /// The name written in notifications for changes made by this caller.
+    /// The name written in notifications for changes made by this caller: the user,
+    /// or `key` when the agent key was used.
     pub fn username(&self) -> &str {
         match self {
             SessionOrKey::Session(s) => &s.username,
-            SessionOrKey::Key => "temboard",
+            SessionOrKey::Key => "key",
         }
     }
 }

@@ -146,15 +146,6 @@ async fn table(
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// Who is asking, as written in the notification log: the user, or `key` when the
-/// agent key was used.
-fn requester(auth: &SessionOrKey) -> String {
-    match auth {
-        SessionOrKey::Session(session) => session.username.clone(),
-        SessionOrKey::Key => "key".to_string(),
-    }
-}
-
 fn operation(op: &str) -> Result<Operation, ApiError> {
     // The route's pattern admits only the three names.
     Operation::parse(op).ok_or_else(|| ApiError::malformed("operation"))
@@ -227,7 +218,7 @@ async fn schedule(
             object,
             mode,
             when,
-            username: requester(auth),
+            username: auth.username().to_string(),
         })
         .await??;
     Ok(HttpResponse::Ok().json(json!({ "id": id })))
@@ -365,7 +356,7 @@ async fn cancel(
         .send(Cancel {
             operation: op,
             id,
-            username: requester(&auth),
+            username: auth.username().to_string(),
         })
         .await??;
     Ok(HttpResponse::Ok().json(json!({ "response": "ok" })))
