@@ -49,6 +49,9 @@ pub struct MetricsSampler {
     running: bool,
     /// Callers of `SampleNow` waiting for the run in progress.
     waiters: Vec<oneshot::Sender<Arc<Sample>>>,
+    /// The last sample taken: the history may not have it yet (it is sent as a
+    /// message), and a `SampleNow` in that window must not take another one.
+    last_sample: Option<Arc<Sample>>,
 }
 
 impl MetricsSampler {
@@ -76,6 +79,7 @@ impl MetricsSampler {
             pg_failing: false,
             running: false,
             waiters: Vec::new(),
+            last_sample: None,
         }
     }
 
@@ -162,6 +166,7 @@ impl MetricsSampler {
                 .unwrap_or_default(),
         });
         self.history.do_send(Record(sample.clone()));
+        self.last_sample = Some(sample.clone());
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(sample.clone());
         }
@@ -215,8 +220,9 @@ impl Actor for MetricsSampler {
     }
 }
 
-/// The next sample of the periodic series (the run in progress, or one started now);
-/// it is recorded in the history like every periodic sample.
+/// The latest sample of the periodic series: the last one taken, else the run in
+/// progress, else one started now (recorded in the history like every periodic
+/// sample).
 #[derive(Message)]
 #[rtype(result = "Result<Arc<Sample>, Error>")]
 pub struct SampleNow;
@@ -225,6 +231,9 @@ impl Handler<SampleNow> for MetricsSampler {
     type Result = ResponseFuture<Result<Arc<Sample>, Error>>;
 
     fn handle(&mut self, _: SampleNow, ctx: &mut Self::Context) -> Self::Result {
+        if let Some(sample) = self.last_sample.clone() {
+            return Box::pin(async move { Ok(sample) });
+        }
         let (tx, rx) = oneshot::channel();
         self.waiters.push(tx);
         self.run(ctx);
