@@ -21,8 +21,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -30,6 +28,7 @@ use actors::activity::proc_reader::ProcReader;
 use actors::activity::queries::{self, Filters, Kind};
 use actors::pg_access::PgAccess;
 use actors::pg_supervisor::PgSettings;
+use common::keep_alive::KeepAlive;
 use common::{wait_until, Agent, PgCluster, KEY};
 
 const REQUESTS: usize = 100;
@@ -178,15 +177,15 @@ fn time_proc(system: &actix::SystemRunner, access: &PgAccess, requests: usize) -
 }
 
 fn time_http(port: u16, requests: usize) -> Timings {
-    let mut client = KeepAlive::connect(port);
+    let mut client = KeepAlive::new(port);
     let path = format!("/activity?key={KEY}");
-    let (_, warm_up) = client.get(&path);
+    let (_, warm_up) = client.get(&path).expect("GET /activity");
     let mut latencies = Vec::with_capacity(requests);
     let mut rows = 0;
     for _ in 0..requests {
         std::thread::sleep(SPACING);
         let start = Instant::now();
-        let (status, body) = client.get(&path);
+        let (status, body) = client.get(&path).expect("GET /activity");
         latencies.push(start.elapsed());
         assert_eq!(status, 200, "{body}");
         let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
@@ -217,65 +216,4 @@ fn print_row(case: &str, t: &Timings) {
         percentile(&t.latencies, 0.9),
         max
     );
-}
-
-/// A minimal HTTPS/1.1 keep-alive client for GET requests.
-struct KeepAlive {
-    stream: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-}
-
-impl KeepAlive {
-    fn connect(port: u16) -> KeepAlive {
-        let tcp = TcpStream::connect_timeout(
-            &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-            Duration::from_secs(5),
-        )
-        .expect("connect to the agent");
-        tcp.set_nodelay(true).ok();
-        tcp.set_read_timeout(Some(Duration::from_secs(60))).ok();
-        let name = rustls::pki_types::ServerName::try_from("localhost").expect("a server name");
-        let conn = rustls::ClientConnection::new(common::client::tls_config(), name)
-            .expect("a TLS client");
-        KeepAlive {
-            stream: rustls::StreamOwned::new(conn, tcp),
-        }
-    }
-
-    /// The status and body of `GET path`.
-    fn get(&mut self, path: &str) -> (u16, String) {
-        let head =
-            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
-        self.stream.write_all(head.as_bytes()).expect("write");
-        self.stream.flush().expect("flush");
-        let mut raw: Vec<u8> = Vec::with_capacity(64 * 1024);
-        let mut chunk = [0u8; 16 * 1024];
-        let head_end = loop {
-            if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-            let n = self.stream.read(&mut chunk).expect("read");
-            assert!(n > 0, "connection closed before the response");
-            raw.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
-        let status: u16 = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("a status");
-        let length: usize = head
-            .split("\r\n")
-            .filter_map(|l| l.split_once(':'))
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .expect("a Content-Length");
-        let body_start = head_end + 4;
-        while raw.len() < body_start + length {
-            let n = self.stream.read(&mut chunk).expect("read body");
-            assert!(n > 0, "connection closed in the body");
-            raw.extend_from_slice(&chunk[..n]);
-        }
-        let body = String::from_utf8_lossy(&raw[body_start..body_start + length]).into_owned();
-        (status, body)
-    }
 }

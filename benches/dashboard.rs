@@ -15,12 +15,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::client::{self, Request};
+use common::keep_alive::KeepAlive;
 use common::{Agent, PgCluster, KEY};
 
 const CASE_CAP: Duration = Duration::from_secs(5);
@@ -179,89 +178,4 @@ fn rss_kib(pid: u32) -> u64 {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-/// A minimal HTTPS/1.1 keep-alive GET client (Content-Length bodies only); reconnects
-/// when the server closed the connection.
-struct KeepAlive {
-    port: u16,
-    stream: Option<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>,
-}
-
-impl KeepAlive {
-    fn new(port: u16) -> KeepAlive {
-        KeepAlive { port, stream: None }
-    }
-
-    fn connect(&mut self) -> Result<(), String> {
-        let tcp = TcpStream::connect_timeout(
-            &SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)),
-            Duration::from_secs(5),
-        )
-        .map_err(|e| format!("connect: {e}"))?;
-        tcp.set_nodelay(true).ok();
-        tcp.set_read_timeout(Some(Duration::from_secs(30))).ok();
-        let name = rustls::pki_types::ServerName::try_from("localhost").expect("a server name");
-        let conn =
-            rustls::ClientConnection::new(client::tls_config(), name).map_err(|e| e.to_string())?;
-        self.stream = Some(rustls::StreamOwned::new(conn, tcp));
-        Ok(())
-    }
-
-    fn get(&mut self, path: &str) -> Result<(u16, String), String> {
-        if self.stream.is_none() {
-            self.connect()?;
-        }
-        let result = self.exchange(path);
-        if result.is_err() {
-            self.stream = None;
-        }
-        result
-    }
-
-    fn exchange(&mut self, path: &str) -> Result<(u16, String), String> {
-        let stream = self.stream.as_mut().expect("connected");
-        let head =
-            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
-        stream
-            .write_all(head.as_bytes())
-            .and_then(|()| stream.flush())
-            .map_err(|e| format!("write: {e}"))?;
-        let mut raw = Vec::with_capacity(4096);
-        let mut chunk = [0u8; 16384];
-        let head_end = loop {
-            if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-            let n = stream.read(&mut chunk).map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("connection closed".to_string());
-            }
-            raw.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
-        let status: u16 = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or("bad status line")?;
-        let length: usize = head
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .ok_or("no Content-Length")?;
-        let start = head_end + 4;
-        while raw.len() < start + length {
-            let n = stream.read(&mut chunk).map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("connection closed in the body".to_string());
-            }
-            raw.extend_from_slice(&chunk[..n]);
-        }
-        Ok((
-            status,
-            String::from_utf8_lossy(&raw[start..start + length]).into_owned(),
-        ))
-    }
 }

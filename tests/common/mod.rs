@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod keep_alive;
 pub mod pg;
 
 use std::io::Write;
