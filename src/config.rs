@@ -78,7 +78,16 @@ const KNOWN_KEYS: [(&str, &[&str]); 8] = [
     ),
     ("logging", &["method", "facility", "destination", "level"]),
     ("dashboard", &["scheduler_interval", "history_length"]),
-    ("monitoring", &["dbnames", "probes", "scheduler_interval"]),
+    (
+        "monitoring",
+        &[
+            "dbnames",
+            "probes",
+            "scheduler_interval",
+            "history_window",
+            "metrics_token",
+        ],
+    ),
     ("administration", &["pg_ctl", "control_timeout"]),
     ("maintenance", &["max_parallel"]),
     ("statements", &["dbname", "max_query_length"]),
@@ -196,6 +205,10 @@ pub struct Monitoring {
     pub probes: NameList,
     /// Seconds.
     pub scheduler_interval: u64,
+    /// Seconds a collector record is kept in the durable store.
+    pub history_window: u64,
+    /// Bearer token that /metrics accepts besides a session or the agent key.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -398,8 +411,19 @@ impl Monitoring {
         const S: &str = "monitoring";
         Ok(Monitoring {
             dbnames: s.get(S, "dbnames", NameList::All, |v| Ok(parse_name_list(v)))?,
-            probes: s.get(S, "probes", NameList::All, |v| Ok(parse_name_list(v)))?,
+            probes: s.get(S, "probes", NameList::All, parse_probe_list)?,
             scheduler_interval: s.int(S, "scheduler_interval", 60, 1, MAX_SECONDS)?,
+            history_window: s.int(S, "history_window", 6 * 3600, 60, MAX_SECONDS)?,
+            metrics_token: s.get(S, "metrics_token", None, |v| {
+                let v = v.trim();
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                if v.len() < 16 {
+                    return Err("must be at least 16 characters".to_string());
+                }
+                Ok(Some(v.to_string()))
+            })?,
         })
     }
 }
@@ -466,6 +490,27 @@ fn parse_name_list(value: &str) -> NameList {
     } else {
         NameList::Some(names)
     }
+}
+
+/// `probes`: `*` or names the registry has.
+fn parse_probe_list(value: &str) -> Result<NameList, String> {
+    let list = parse_name_list(value);
+    if let NameList::Some(names) = &list {
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| actors::monitoring::registry::find(n).is_none())
+        {
+            let known: Vec<&str> = actors::monitoring::registry::PROBES
+                .iter()
+                .map(|p| p.name)
+                .collect();
+            return Err(format!(
+                "names an unknown probe {unknown:?}; known probes: {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(list)
 }
 
 fn parse_facility(value: &str) -> Result<String, String> {
@@ -866,12 +911,12 @@ mod tests {
     fn continuation_lines() {
         let c = load_ok(
             "[temboard]\nplugins = [\"monitoring\",\n    \"dashboard\"]\n\
-             [monitoring]\ndbnames = a,\n  b\n  c\nprobes = x\n",
+             [monitoring]\ndbnames = a,\n  b\n  c\nprobes = db_size\n",
         );
         assert_eq!(c.temboard.plugins, ["monitoring", "dashboard"]);
         let names = |v: &[&str]| NameList::Some(v.iter().map(|s| s.to_string()).collect());
         assert_eq!(c.monitoring.dbnames, names(&["a", "b", "c"]));
-        assert_eq!(c.monitoring.probes, names(&["x"]));
+        assert_eq!(c.monitoring.probes, names(&["db_size"]));
     }
 
     #[test]

@@ -133,6 +133,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             sessions: session_settings(&config),
             pg: pg_settings(&config),
             dashboard: http::dashboard::settings(&config),
+            monitoring: http::monitoring::settings(&config),
             activity: http::activity::settings(&config),
             pgconf: http::pgconf::settings(&config),
             maintenance: http::maintenance::settings(&config),

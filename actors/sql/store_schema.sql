@@ -6,3 +6,12 @@ CREATE TABLE IF NOT EXISTS notifications (
     username TEXT    NOT NULL,
     message  TEXT    NOT NULL
 );
+
+-- Monitoring collector records (the JSON the web UI reads), oldest first by id;
+-- `at` is the record's time in Unix seconds, for the window and `start`.
+CREATE TABLE IF NOT EXISTS monitoring_history (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     INTEGER NOT NULL,
+    record TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS monitoring_history_at ON monitoring_history (at);

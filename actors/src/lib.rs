@@ -9,7 +9,7 @@
 //! - `notification_log`: the audit trail, in the durable store.
 //! - `pg_supervisor`: the connection pool to the instance and its state.
 //! - `pg_access`: the shared pool and connections to other databases, for every actor.
-//! - `dashboard`, `activity`, `pgconf`, `maintenance`, `statements`: one folder per
+//! - `dashboard`, `monitoring`, `activity`, `pgconf`, `maintenance`, `statements`: one folder per
 //!   plugin, with its actors and what they run; `start` starts them.
 //! - `agent_status`: start and reload times of the agent.
 //! - `store`: the embedded SQLite database in `home` (what survives a restart).
@@ -27,6 +27,7 @@ pub mod dashboard;
 pub mod error;
 pub mod host;
 pub mod maintenance;
+pub mod monitoring;
 pub mod notification_log;
 pub mod pg_access;
 pub mod pg_supervisor;
@@ -60,6 +61,7 @@ pub struct Settings {
     pub activity: activity::Settings,
     pub pgconf: pgconf::Settings,
     pub maintenance: maintenance::Settings,
+    pub monitoring: monitoring::Settings,
     pub statements: statements::Settings,
     pub log: slog::Logger,
 }
@@ -86,6 +88,7 @@ pub struct Actors {
     pub activity: activity::Handles,
     pub pgconf: pgconf::Handles,
     pub maintenance: maintenance::Handles,
+    pub monitoring: monitoring::Handles,
     pub statements: statements::Handles,
 }
 
@@ -126,6 +129,7 @@ pub fn start_all(settings: Settings) -> Actors {
         activity: activity::start(settings.activity, &common),
         pgconf: pgconf::start(settings.pgconf, &common),
         maintenance: maintenance::start(settings.maintenance, &common),
+        monitoring: monitoring::start(settings.monitoring, &common),
         statements: statements::start(settings.statements, &common),
     }
 }

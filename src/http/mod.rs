@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod maintenance;
+pub mod monitoring;
 pub mod pgconf;
 pub mod statements;
 pub mod tls;
@@ -128,8 +129,9 @@ pub fn serve(
             )
             .configure(core::routes)
             .configure(|cfg| {
-                let plugins: [(&str, PluginRoutes); 6] = [
+                let plugins: [(&str, PluginRoutes); 7] = [
                     ("dashboard", dashboard::routes),
+                    ("monitoring", monitoring::routes),
                     ("pgconf", pgconf::routes),
                     ("administration", administration::routes),
                     ("activity", activity::routes),

@@ -1,0 +1,1 @@
+INSERT INTO monitoring_history (at, record) VALUES (?1, ?2);

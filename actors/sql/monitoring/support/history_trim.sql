@@ -1,0 +1,2 @@
+-- Records older than the window go.
+DELETE FROM monitoring_history WHERE at < ?1;

@@ -1,0 +1,261 @@
+//! Collector: the monitoring half of the metrics sampling. Every
+//! `scheduler_interval` it runs the scheduled probes (at once, each time-boxed),
+//! turns counters into deltas, builds the 7.x history record and has MetricHistory
+//! commit it; a tick that finds the previous run still going is skipped. It also
+//! runs a probe on demand (GET /monitoring/probe/<name>) and keeps the latest run
+//! for /metrics.
+//!
+//! It owns the delta baselines. An on-demand call of a scheduled probe reports
+//! the change since the collector's last run without moving that baseline (the
+//! history must not lose what an on-demand call saw); an unscheduled probe keeps
+//! its own baseline, moved by each on-demand call. A probe that fails is logged
+//! (once until it works again) and its list stays empty; the others are kept.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::delta::{diff, Baselines, Reading};
+use super::host_probes;
+use super::metric_history::{Append, MetricHistory};
+use super::record::{self, InstanceNames};
+use super::registry::{Level, Probe};
+use super::row::{host_datetime, pg_datetime, record_row_datetime, Row};
+use super::runner::{Outcome, Runner};
+use crate::error::Error;
+
+pub struct CollectorSettings {
+    pub interval: Duration,
+    /// False when the monitoring plugin is disabled: no periodic runs.
+    pub periodic: bool,
+    pub scheduled: Vec<&'static Probe>,
+    pub names: InstanceNames,
+}
+
+/// The latest periodic run: when, and every probe's rows (deltas applied).
+#[derive(Debug, Clone)]
+pub struct LatestRun {
+    pub at: DateTime<Utc>,
+    pub data: BTreeMap<&'static str, Vec<Row>>,
+}
+
+pub struct Collector {
+    settings: CollectorSettings,
+    runner: Runner,
+    history: Addr<MetricHistory>,
+    log: slog::Logger,
+    /// Baselines of the periodic runs.
+    periodic: Baselines,
+    /// Baselines of on-demand calls of unscheduled probes.
+    on_demand: Baselines,
+    running: bool,
+    latest: Option<Arc<LatestRun>>,
+    /// Probes whose failure is already logged, until they work again.
+    failing: HashSet<&'static str>,
+}
+
+impl Collector {
+    pub fn new(
+        settings: CollectorSettings,
+        runner: Runner,
+        history: Addr<MetricHistory>,
+        log: slog::Logger,
+    ) -> Collector {
+        Collector {
+            settings,
+            runner,
+            history,
+            log,
+            periodic: Baselines::default(),
+            on_demand: Baselines::default(),
+            running: false,
+            latest: None,
+            failing: HashSet::new(),
+        }
+    }
+
+    fn is_scheduled(&self, probe: &Probe) -> bool {
+        self.settings.scheduled.iter().any(|p| p.name == probe.name)
+    }
+
+    fn run(&mut self, ctx: &mut Context<Self>) {
+        if self.running {
+            slog::warn!(self.log, "monitoring: previous collector run still going, tick skipped";
+                "interval_s" => self.settings.interval.as_secs());
+            return;
+        }
+        self.running = true;
+        let runner = self.runner.clone();
+        let probes = self.settings.scheduled.clone();
+        let names = self.settings.names.clone();
+        let work = async move {
+            let at = Utc::now();
+            let started = Instant::now();
+            let (outcomes, instance, hostinfo) = futures_util::future::join3(
+                runner.run_all(&probes),
+                record::instance(&runner.pg, &names, &runner.dbnames),
+                tokio::task::spawn_blocking({
+                    let hostname = names.hostname.clone();
+                    move || host_probes::hostinfo(&hostname)
+                }),
+            )
+            .await;
+            let hostinfo = hostinfo.unwrap_or(Value::Null);
+            (at, started, outcomes, instance, hostinfo)
+        };
+        ctx.spawn(work.into_actor(self).map(
+            |(at, started, outcomes, instance, hostinfo), act, ctx| {
+                let data = act.finish(at, started, outcomes);
+                let record = record::build(at, hostinfo, instance, data.clone());
+                let latest = Arc::new(LatestRun { at, data });
+                let append = act.history.send(Append {
+                    at: at.timestamp(),
+                    record: record.to_string(),
+                });
+                ctx.spawn(append.into_actor(act).map(move |res, act, _| {
+                    act.running = false;
+                    match res.map_err(Error::from).and_then(|r| r) {
+                        Ok(()) => {
+                            slog::debug!(act.log, "monitoring: collector run recorded";
+                                "took_ms" => started.elapsed().as_millis() as u64);
+                        }
+                        Err(e) => slog::error!(act.log,
+                            "monitoring: cannot record a collector run"; "error" => %e),
+                    }
+                    act.latest = Some(latest);
+                }));
+            },
+        ));
+    }
+
+    /// Applies deltas and `datetime` to a periodic run's outcomes; logs failures.
+    fn finish(
+        &mut self,
+        at: DateTime<Utc>,
+        started: Instant,
+        outcomes: BTreeMap<&'static str, Outcome>,
+    ) -> BTreeMap<&'static str, Vec<Row>> {
+        let datetime = Value::from(record_row_datetime(at));
+        let mut data = BTreeMap::new();
+        for probe in self.settings.scheduled.clone() {
+            let Some(outcome) = outcomes.get(probe.name) else {
+                continue;
+            };
+            match outcome {
+                Ok(rows) => {
+                    if self.failing.remove(probe.name) {
+                        slog::info!(self.log, "monitoring: probe works again"; "probe" => probe.name);
+                    }
+                    let mut rows = deltas(probe, &mut self.periodic, started, rows, true);
+                    for r in &mut rows {
+                        r.insert("datetime".into(), datetime.clone());
+                    }
+                    data.insert(probe.name, rows);
+                }
+                Err(e) => {
+                    if self.failing.insert(probe.name) {
+                        slog::warn!(self.log, "monitoring: probe failed, its list stays empty";
+                            "probe" => probe.name, "error" => %e);
+                    }
+                }
+            }
+        }
+        data
+    }
+}
+
+/// Delta rows of a reading taken at `at`; moves the baseline when `advance`.
+fn deltas(
+    probe: &'static Probe,
+    baselines: &mut Baselines,
+    at: Instant,
+    rows: &[Row],
+    advance: bool,
+) -> Vec<Row> {
+    let Some(delta) = &probe.delta else {
+        return rows.to_vec();
+    };
+    let out = diff(delta, baselines.get(probe.name), at, rows);
+    if advance || baselines.get(probe.name).is_none() {
+        baselines.set(probe.name, Reading::new(delta, at, rows));
+    }
+    out
+}
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // The resolver may be slow: ask it off the actor's thread, before any run.
+        if self.settings.names.hostname.is_empty() {
+            let resolve = async {
+                tokio::task::spawn_blocking(|| crate::host::name::hostname(None))
+                    .await
+                    .unwrap_or_else(|_| "localhost".to_string())
+            };
+            ctx.wait(resolve.into_actor(self).map(|hostname, act, _| {
+                act.settings.names.hostname = hostname;
+            }));
+        }
+        if self.settings.periodic {
+            ctx.run_later(Duration::ZERO, |act, ctx| act.run(ctx));
+            ctx.run_interval(self.settings.interval, |act, ctx| act.run(ctx));
+        }
+    }
+}
+
+/// Runs one probe now and answers its rows in the spec's shape.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<Row>, Error>")]
+pub struct RunProbe(pub &'static Probe);
+
+impl Handler<RunProbe> for Collector {
+    type Result = ResponseActFuture<Self, Result<Vec<Row>, Error>>;
+
+    fn handle(&mut self, RunProbe(probe): RunProbe, _: &mut Self::Context) -> Self::Result {
+        let runner = self.runner.clone();
+        Box::pin(
+            async move {
+                let at = Utc::now();
+                let started = Instant::now();
+                (at, started, runner.run(probe).await)
+            }
+            .into_actor(self)
+            .map(move |(at, started, outcome), act, _| {
+                let rows = outcome?;
+                let scheduled = act.is_scheduled(probe);
+                let baselines = if scheduled {
+                    &mut act.periodic
+                } else {
+                    &mut act.on_demand
+                };
+                let mut rows = deltas(probe, baselines, started, &rows, !scheduled);
+                let datetime = Value::from(match probe.level {
+                    Level::Host => host_datetime(at),
+                    _ => pg_datetime(at),
+                });
+                for r in &mut rows {
+                    r.insert("datetime".into(), datetime.clone());
+                }
+                Ok(rows)
+            }),
+        )
+    }
+}
+
+/// The latest periodic run, if one finished.
+#[derive(Message)]
+#[rtype(result = "Option<Arc<LatestRun>>")]
+pub struct GetLatestRun;
+
+impl Handler<GetLatestRun> for Collector {
+    type Result = Option<Arc<LatestRun>>;
+
+    fn handle(&mut self, _: GetLatestRun, _: &mut Self::Context) -> Self::Result {
+        self.latest.clone()
+    }
+}

@@ -1,0 +1,140 @@
+//! The monitoring chapter of the API (session or agent key everywhere):
+//! `GET /monitoring/probe/<name>` runs a probe now (404 for a name the registry
+//! does not have; 500 when PostgreSQL does not answer a PostgreSQL probe),
+//! `GET /monitoring/history` answers the collector's records oldest first
+//! (`start`: UTC `YYYY-MM-DDTHH:MM:SSZ`, records strictly after it; `limit`:
+//! default 50), `GET /monitoring/config` answers dbnames and scheduler_interval.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+
+use super::error::ApiError;
+use super::extract::SessionOrKey;
+use super::AppState;
+use crate::config::{Config, NameList};
+use actors::monitoring::collector::RunProbe;
+use actors::monitoring::metric_history::ListRecords;
+use actors::monitoring::runner::DbNames;
+use actors::monitoring::{registry, ProbeNames, Settings};
+
+const DEFAULT_LIMIT: usize = 50;
+/// More records than this in one answer is a mistake, not a need.
+const MAX_LIMIT: usize = 10_000;
+
+/// The monitoring actors' settings, from the configuration.
+pub fn settings(config: &Config) -> Settings {
+    let m = &config.monitoring;
+    Settings {
+        enabled: config.temboard.plugins.iter().any(|p| p == "monitoring"),
+        hostname: config.temboard.hostname.clone(),
+        instance: config.postgresql.instance.clone(),
+        dbnames: match &m.dbnames {
+            NameList::All => DbNames::All,
+            NameList::Some(names) => DbNames::Some(names.clone()),
+        },
+        probes: match &m.probes {
+            NameList::All => ProbeNames::Default,
+            NameList::Some(names) => ProbeNames::Some(names.clone()),
+        },
+        scheduler_interval: m.scheduler_interval,
+        history_window: m.history_window,
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/monitoring/probe/{name}").route(web::get().to(probe)))
+        .service(web::resource("/monitoring/history").route(web::get().to(history)))
+        .service(web::resource("/monitoring/config").route(web::get().to(config)));
+}
+
+async fn probe(
+    _: SessionOrKey,
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    let probe = registry::find(&name).ok_or_else(|| {
+        ApiError::from(actors::Error::NotFound(format!("Unknown probe '{name}'.")))
+    })?;
+    let rows = state
+        .actors
+        .monitoring
+        .collector
+        .send(RunProbe(probe))
+        .await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ probe.name: rows })))
+}
+
+async fn history(
+    _: SessionOrKey,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let request = parse_history_params(req.query_string())?;
+    let records = state.actors.monitoring.history.send(request).await??;
+    // Records are stored as JSON text: joined, not parsed again.
+    let mut body = String::with_capacity(2 + records.iter().map(|r| r.len() + 1).sum::<usize>());
+    body.push('[');
+    body.push_str(&records.join(","));
+    body.push(']');
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+fn parse_history_params(query: &str) -> Result<ListRecords, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| ApiError::malformed("query string"))?
+        .into_inner();
+    let mut request = ListRecords {
+        after: i64::MIN,
+        limit: DEFAULT_LIMIT,
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "start" => {
+                let start = NaiveDateTime::parse_from_str(&value, "%Y-%m-%dT%H:%M:%SZ")
+                    .map_err(|_| ApiError::malformed("start"))?;
+                request.after = start.and_utc().timestamp();
+            }
+            "limit" => {
+                request.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or_else(|| ApiError::malformed("limit"))?;
+            }
+            // The web UI sends the agent key as a query parameter too.
+            _ => {}
+        }
+    }
+    Ok(request)
+}
+
+async fn config(_: SessionOrKey, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(&state.actors.monitoring.config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_params_are_checked() {
+        let r = parse_history_params("").unwrap();
+        assert_eq!((r.after, r.limit), (i64::MIN, 50));
+        let r = parse_history_params("start=2026-11-29T06:44:17Z&limit=100&key=x").unwrap();
+        assert_eq!((r.after, r.limit), (1_795_934_657, 100));
+        for bad in [
+            "start=2026-11-29",
+            "start=2026-11-29 06:44:17",
+            "start=2019-02-30T10:00:00Z",
+            "limit=0",
+            "limit=-1",
+            "limit=abc",
+            "limit=10001",
+        ] {
+            assert!(parse_history_params(bad).is_err(), "{bad}");
+        }
+    }
+}
