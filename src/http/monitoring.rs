@@ -38,6 +38,7 @@ pub fn settings(config: &Config) -> Settings {
         },
         scheduler_interval: m.scheduler_interval,
         history_window: m.history_window,
+        metrics_token: m.metrics_token.clone(),
     }
 }
 

@@ -36,11 +36,14 @@ pub struct CollectorSettings {
     pub names: InstanceNames,
 }
 
-/// The latest periodic run: when, and every probe's rows (deltas applied).
+/// The latest periodic run: when, every probe's rows as the history has them
+/// (deltas applied, `datetime` set) and as read (counters cumulative, no
+/// `datetime`; what /metrics exports as counters).
 #[derive(Debug, Clone)]
 pub struct LatestRun {
     pub at: DateTime<Utc>,
     pub data: BTreeMap<&'static str, Vec<Row>>,
+    pub raw: BTreeMap<&'static str, Vec<Row>>,
 }
 
 pub struct Collector {
@@ -109,9 +112,13 @@ impl Collector {
         };
         ctx.spawn(work.into_actor(self).map(
             |(at, started, outcomes, instance, hostinfo), act, ctx| {
-                let data = act.finish(at, started, outcomes);
+                let data = act.finish(at, started, &outcomes);
                 let record = record::build(at, hostinfo, instance, data.clone());
-                let latest = Arc::new(LatestRun { at, data });
+                let raw = outcomes
+                    .into_iter()
+                    .filter_map(|(name, outcome)| Some((name, outcome.ok()?)))
+                    .collect();
+                let latest = Arc::new(LatestRun { at, data, raw });
                 let append = act.history.send(Append {
                     at: at.timestamp(),
                     record: record.to_string(),
@@ -137,7 +144,7 @@ impl Collector {
         &mut self,
         at: DateTime<Utc>,
         started: Instant,
-        outcomes: BTreeMap<&'static str, Outcome>,
+        outcomes: &BTreeMap<&'static str, Outcome>,
     ) -> BTreeMap<&'static str, Vec<Row>> {
         let datetime = Value::from(record_row_datetime(at));
         let mut data = BTreeMap::new();

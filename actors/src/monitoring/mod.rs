@@ -46,6 +46,8 @@ pub struct Settings {
     pub scheduler_interval: u64,
     /// Seconds a history record is kept.
     pub history_window: u64,
+    /// `[monitoring] metrics_token`: a bearer token /metrics accepts.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             probes: ProbeNames::Default,
             scheduler_interval: 60,
             history_window: 6 * 3600,
+            metrics_token: None,
         }
     }
 }
@@ -75,6 +78,7 @@ pub struct Handles {
     pub collector: Addr<Collector>,
     pub history: Addr<MetricHistory>,
     pub config: MonitoringConfig,
+    pub metrics_token: Option<String>,
 }
 
 /// The probes a configuration schedules; unknown names were refused when the
@@ -147,5 +151,6 @@ pub fn start(settings: Settings, common: &Common) -> Handles {
             dbnames,
             scheduler_interval: settings.scheduler_interval,
         },
+        metrics_token: settings.metrics_token,
     }
 }
