@@ -1229,30 +1229,6 @@ fn a_cron_task_runs_at_each_occurrence_until_cancelled() {
     assert!(task(&agent, &session, "analyze", &id).is_none());
 }
 
-/// Runs SQL on the agent's durable store with the sqlite3 tool; false when the
-/// tool is missing (the test is then skipped).
-fn sqlite(agent: &Agent, sql: &str) -> bool {
-    let db = agent.dir.path().join("home").join("temboard-agent.db");
-    match std::process::Command::new("sqlite3")
-        .arg(&db)
-        .arg(sql)
-        .output()
-    {
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "sqlite3: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            true
-        }
-        Err(_) => {
-            eprintln!("sqlite3 not found: skipped");
-            false
-        }
-    }
-}
-
 #[test]
 fn an_older_or_damaged_task_table_does_not_stop_the_agent() {
     let pg = PgCluster::shared();
@@ -1267,12 +1243,9 @@ fn an_older_or_damaged_task_table_does_not_stop_the_agent() {
     agent.terminate();
 
     // A row the agent cannot read: set aside, the others load.
-    if !sqlite(
-        &agent,
-        &format!("UPDATE maintenance_tasks SET status = 'bogus' WHERE id = '{bad}'"),
-    ) {
-        return;
-    }
+    agent.store_sql(&format!(
+        "UPDATE maintenance_tasks SET status = 'bogus' WHERE id = '{bad}'"
+    ));
     agent.spawn();
     let session = agent.login();
     assert!(task(&agent, &session, "analyze", &good).is_some());
@@ -1285,8 +1258,7 @@ fn an_older_or_damaged_task_table_does_not_stop_the_agent() {
     agent.terminate();
 
     // A table of an older, unknown layout: renamed aside, a new one is used.
-    sqlite(
-        &agent,
+    agent.store_sql(
         "DROP TABLE maintenance_tasks; DELETE FROM maintenance_schema;\
          CREATE TABLE maintenance_tasks (id TEXT, run_at TEXT);\
          INSERT INTO maintenance_tasks VALUES ('0000abcd', 'soon');",

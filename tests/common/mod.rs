@@ -309,3 +309,22 @@ impl Agent {
         child.wait_with_output().expect("wait for temboard-agent")
     }
 }
+
+impl Agent {
+    /// Runs SQL on the agent's durable store with the sqlite3 tool (`.ci/run`
+    /// installs it); answers its output.
+    pub fn store_sql(&self, sql: &str) -> String {
+        let db = self.dir.path().join("home").join("temboard-agent.db");
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .output()
+            .expect("run sqlite3 (apt-get install sqlite3)");
+        assert!(
+            out.status.success(),
+            "sqlite3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
