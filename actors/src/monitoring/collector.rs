@@ -100,7 +100,7 @@ impl Collector {
             let started = Instant::now();
             let (outcomes, instance, hostinfo) = futures_util::future::join3(
                 runner.run_all(&probes),
-                record::instance(&runner.pg, &names, &runner.dbnames),
+                record::instance(&runner.pg, &names, &runner.dbnames, runner.probe_timeout),
                 tokio::task::spawn_blocking({
                     let hostname = names.hostname.clone();
                     move || host_probes::hostinfo(&hostname)

@@ -5,6 +5,7 @@
 //! probe, empty when it did not run or failed) and `version`.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -32,8 +33,13 @@ pub struct InstanceNames {
 }
 
 /// The `instances` entry: PostgreSQL's answers when it is up, `available: false`
-/// and nulls when it is not.
-pub async fn instance(pg: &PgAccess, names: &InstanceNames, dbnames: &DbNames) -> Value {
+/// and nulls when it does not answer within `timeout`.
+pub async fn instance(
+    pg: &PgAccess,
+    names: &InstanceNames,
+    dbnames: &DbNames,
+    timeout: Duration,
+) -> Value {
     let s = pg.settings();
     let mut entry = json!({
         "hostname": names.hostname,
@@ -53,7 +59,7 @@ pub async fn instance(pg: &PgAccess, names: &InstanceNames, dbnames: &DbNames) -
         "dbnames": [],
         "sysuser": names.sysuser,
     });
-    if let Ok(found) = read_instance(pg, dbnames).await {
+    if let Ok(Ok(found)) = tokio::time::timeout(timeout, read_instance(pg, dbnames)).await {
         let obj = entry.as_object_mut().expect("an object");
         obj.extend(found);
         obj.insert("available".into(), Value::Bool(true));
