@@ -197,9 +197,9 @@ fn host_probes_answer_the_spec_shape_and_the_host_truth() {
 
     // cpu: one row per CPU of /proc/stat, integer milliseconds over the interval.
     let mut rows = Vec::new();
-    wait_until(DEADLINE, "cpu rows over at least 1 s", || {
+    wait_until(DEADLINE, "cpu rows over at least 2 s", || {
         rows = probe(&agent, "cpu");
-        rows.first().is_some_and(|r| measure_interval(r) >= 1.0)
+        rows.first().is_some_and(|r| measure_interval(r) >= 2.0)
     });
     let names: Vec<&str> = rows.iter().map(|r| r["cpu"].as_str().unwrap()).collect();
     assert_eq!(names, cpus_of_proc());
@@ -230,9 +230,11 @@ fn host_probes_answer_the_spec_shape_and_the_host_truth() {
         .map(|k| assert_uint(row, k))
         .sum();
         // Each CPU spends the whole interval in one state or another: the sum is
-        // the interval in milliseconds (ticks are 10 ms; reads lag the clock).
+        // the interval in milliseconds. Loose: ticks are 10 ms and, on a busy
+        // machine, each reading may lag its clock by a fraction of a second; a
+        // unit error (ticks, seconds) is off by 10 or more.
         assert!(
-            (spent as f64 - interval_ms).abs() <= interval_ms * 0.1 + 300.0,
+            (spent as f64 - interval_ms).abs() <= interval_ms * 0.25 + 500.0,
             "{spent} ms spent over {interval_ms} ms: {row}"
         );
     }
