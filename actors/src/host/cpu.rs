@@ -1,9 +1,10 @@
 //! CPUs of the host from /proc/stat and /proc/cpuinfo: cumulated times (total and per
-//! CPU, in clock ticks), the number of CPUs, their models, and the usage percentages
-//! between two readings. It counts all online CPUs as /proc/stat lists them, not the
-//! affinity mask of this process: the agent describes the machine. Parsers take the
-//! file text (procfs does the parsing) so they are tested on captured fixtures;
-//! nothing here keeps state between readings: the caller keeps the previous one.
+//! CPU by kernel name, in clock ticks, and their conversion to milliseconds), the
+//! number of CPUs, their models, and the usage percentages between two readings. It
+//! counts all online CPUs as /proc/stat lists them, not the affinity mask of this
+//! process: the agent describes the machine. Parsers take the file text so they are
+//! tested on captured fixtures; nothing here keeps state between readings: the
+//! caller keeps the previous one.
 
 use procfs::{CpuInfo, ExplicitSystemInfo, FromBufRead, FromBufReadSI, KernelStats};
 use serde::Serialize;
@@ -77,6 +78,71 @@ pub fn parse_stat(text: &str) -> Result<CpuStat, HostError> {
 
 pub fn read_stat() -> Result<CpuStat, HostError> {
     parse_stat(&super::read("/proc/stat")?)
+}
+
+/// Each `cpuN` line of /proc/stat with its name, in file order. The names are the
+/// kernel's: an offline CPU has no line, so `cpu3` may follow `cpu1`; keeping the
+/// name (rather than an index) keeps a CPU's counters apart from its neighbours'.
+/// Columns a kernel does not write are 0; a line with fewer than the four oldest
+/// columns is an error.
+pub fn parse_named(text: &str) -> Result<Vec<(String, CpuTimes)>, HostError> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_ascii_whitespace();
+        let Some(name) = words.next() else { continue };
+        let Some(number) = name.strip_prefix("cpu") else {
+            continue;
+        };
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let values = words
+            .map(str::parse::<u64>)
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(|e| HostError::parse("/proc/stat", format!("{name}: {e}")))?;
+        if values.len() < 4 {
+            return Err(HostError::parse(
+                "/proc/stat",
+                format!("{name}: {} columns, at least 4 expected", values.len()),
+            ));
+        }
+        let at = |i: usize| values.get(i).copied().unwrap_or(0);
+        let times = CpuTimes {
+            user: at(0),
+            nice: at(1),
+            system: at(2),
+            idle: at(3),
+            iowait: at(4),
+            irq: at(5),
+            softirq: at(6),
+            steal: at(7),
+            guest: at(8),
+            guest_nice: at(9),
+        };
+        out.push((name.to_string(), times));
+    }
+    if out.is_empty() {
+        return Err(HostError::parse("/proc/stat", "no cpuN line"));
+    }
+    Ok(out)
+}
+
+pub fn read_named() -> Result<Vec<(String, CpuTimes)>, HostError> {
+    parse_named(&super::read("/proc/stat")?)
+}
+
+/// Clock ticks per second (USER_HZ, `getconf CLK_TCK`), the unit of /proc/stat's
+/// times. 100 on every Linux the agent targets; asked to the system all the same.
+pub fn ticks_per_second() -> u64 {
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(n)) if n > 0 => n as u64,
+        _ => 100,
+    }
+}
+
+/// `ticks` in milliseconds, rounded down.
+pub fn ticks_to_ms(ticks: u64, ticks_per_second: u64) -> u64 {
+    (u128::from(ticks) * 1000 / u128::from(ticks_per_second.max(1))) as u64
 }
 
 /// The number of CPUs; falls back on what the scheduler tells when /proc is unreadable.
@@ -217,6 +283,40 @@ mod tests {
         let arm = "processor\t: 0\nBogoMIPS\t: 48.00\n\nprocessor\t: 1\nBogoMIPS\t: 48.00\n\n\
                    Hardware\t: BCM2835\n";
         assert_eq!(parse_models(arm).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn named_lines_keep_the_kernel_names() {
+        let named = parse_named(STAT).unwrap();
+        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["cpu0", "cpu1"]);
+        assert_eq!(named[1].1.system, 45598);
+        assert_eq!(named[0].1.steal, 2131);
+        // cpu2 offline: cpu3 keeps its name.
+        let text = "cpu  4 0 4 4\ncpu0 1 0 2 3\ncpu3 3 0 2 1 9\ncpufreq 1\nctxt 5\n";
+        let named = parse_named(text).unwrap();
+        assert_eq!(named.len(), 2);
+        assert_eq!(named[1].0, "cpu3");
+        assert_eq!(named[1].1.iowait, 9);
+        assert_eq!(named[1].1.steal, 0);
+        let this = parse_named(include_str!("fixtures/stat-this-host.txt")).unwrap();
+        assert_eq!(this.len(), 2);
+    }
+
+    #[test]
+    fn named_lines_reject_garbage() {
+        assert!(parse_named("").is_err());
+        assert!(parse_named("cpu0 1 2 x 4\n").is_err());
+        assert!(parse_named("cpu0 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn ticks_in_milliseconds() {
+        assert_eq!(ticks_to_ms(27, 100), 270);
+        assert_eq!(ticks_to_ms(27, 250), 108);
+        assert_eq!(ticks_to_ms(u64::MAX / 10, 100), u64::MAX / 10 * 10);
+        assert_eq!(ticks_to_ms(5, 0), 5000);
+        assert!(ticks_per_second() >= 1);
     }
 
     #[test]

@@ -6,10 +6,15 @@
 //! it; per-process figures (/proc/<pid>) belong to their users, not here.
 
 pub mod cpu;
+pub mod cpu_info;
+pub mod filesystems;
 pub mod load;
 pub mod memory;
 pub mod name;
+pub mod net;
 pub mod os;
+pub mod platform;
+pub mod process;
 
 use std::fmt;
 
