@@ -1,9 +1,13 @@
-//! Pure functions over /proc and the resolver that describe the host: CPUs (times
-//! total and per CPU, count, models, usage between two readings), memory (bytes),
-//! load average, OS version, host name. Parsers take the file text so they are
-//! tested on captured fixtures (`fixtures/`); the `read` functions around them only do
-//! the I/O. Nothing here keeps state or knows of the dashboard or monitoring that use
-//! it; per-process figures (/proc/<pid>) belong to their users, not here.
+//! Pure functions over /proc, statvfs and the resolver that describe the host: CPUs
+//! (times total and per CPU, count, models, /proc/cpuinfo fields, usage between two
+//! readings), memory (bytes), load average, processes, filesystems, IP addresses,
+//! OS version and flavor, host name. Parsers take the file text so they are tested
+//! on captured fixtures (`fixtures/`); the `read` functions around them only do the
+//! I/O. Nothing here knows of the dashboard or monitoring that use it, and nothing
+//! keeps state, with one exception: `filesystems` remembers the mount points whose
+//! statvfs is stuck (a dead network mount), so that each run does not leave one
+//! more thread hanging on them. Per-process figures (/proc/<pid>) belong to their
+//! users, not here.
 
 pub mod cpu;
 pub mod cpu_info;

@@ -103,7 +103,8 @@ impl Collector {
                 record::instance(&runner.pg, &names, &runner.dbnames, runner.probe_timeout),
                 tokio::task::spawn_blocking({
                     let hostname = names.hostname.clone();
-                    move || host_probes::hostinfo(&hostname)
+                    let log = runner.log.clone();
+                    move || host_probes::hostinfo(&hostname, &log)
                 }),
             )
             .await;

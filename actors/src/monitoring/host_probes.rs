@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 use super::row::Row;
 use crate::host::{cpu, cpu_info, filesystems, load, memory, net, platform, process, HostError};
 
-/// The raw rows of the host probe `name`.
-pub fn read(name: &str) -> Result<Vec<Row>, HostError> {
+/// The raw rows of the host probe `name`; `log` hears of the filesystems skipped.
+pub fn read(name: &str, log: &slog::Logger) -> Result<Vec<Row>, HostError> {
     match name {
         "memory" => memory_rows(),
         "loadavg" => loadavg_rows(),
         "cpu" => cpu_rows(),
         "process" => process_rows(),
-        "filesystems_size" => filesystems_rows(),
+        "filesystems_size" => filesystems_rows(log),
         other => Err(HostError {
             file: "host probes",
             message: format!("no host probe named {other}"),
@@ -94,10 +94,19 @@ fn process_rows() -> Result<Vec<Row>, HostError> {
 /// One row per real filesystem (see `host::filesystems` for which): device,
 /// mount_point, total and used bytes. A filesystem whose statvfs failed or did not
 /// answer in time has no row this time.
-// The runner gives host probes no logger: the skipped mount points are not logged
-// yet (`filesystems::read` reports them for when it does).
-fn filesystems_rows() -> Result<Vec<Row>, HostError> {
-    Ok(filesystems::read()?
+fn filesystems_rows(log: &slog::Logger) -> Result<Vec<Row>, HostError> {
+    let read = filesystems::read()?;
+    for skipped in &read.skipped {
+        // A mount still stuck since an earlier run was already told of.
+        if skipped.reason == filesystems::SkipReason::StillStuck {
+            slog::debug!(log, "monitoring: filesystem skipped, statvfs still stuck";
+                "mount_point" => &skipped.mount_point);
+        } else {
+            slog::warn!(log, "monitoring: filesystem skipped";
+                "mount_point" => &skipped.mount_point, "reason" => ?skipped.reason);
+        }
+    }
+    Ok(read
         .sizes
         .into_iter()
         .map(|fs| {
@@ -117,7 +126,7 @@ fn filesystems_rows() -> Result<Vec<Row>, HostError> {
 /// `filesystems_size` rows without `datetime`) and os_flavor (e.g. `Debian 12.11`).
 /// Never fails: what cannot be read is null (an empty list for lists), so one
 /// unreadable file does not cost the record the rest.
-pub fn hostinfo(hostname: &str) -> Value {
+pub fn hostinfo(hostname: &str, log: &slog::Logger) -> Value {
     let uname = platform::uname().ok();
     let os = uname.as_ref().map_or("Linux", |u| u.os.as_str());
     json!({
@@ -129,7 +138,7 @@ pub fn hostinfo(hostname: &str) -> Value {
         "cpu_count": cpu::count(),
         "memory_size": memory::total_bytes(),
         "ip_addresses": net::ip_addresses().unwrap_or_default(),
-        "filesystems": filesystems_rows().unwrap_or_default(),
+        "filesystems": filesystems_rows(log).unwrap_or_default(),
         "os_flavor": platform::read_os_flavor().unwrap_or_else(|| os.to_string()),
     })
 }
@@ -200,7 +209,10 @@ mod tests {
     #[test]
     fn host_hostinfo_has_exactly_the_record_keys() {
         // The keys of shared/spec/samples/monitoring-history.json's hostinfo.
-        let info = hostinfo("db1.example.com");
+        let info = hostinfo(
+            "db1.example.com",
+            &slog::Logger::root(slog::Discard, slog::o!()),
+        );
         let obj = info.as_object().unwrap();
         let mut k: Vec<&str> = obj.keys().map(String::as_str).collect();
         k.sort_unstable();

@@ -124,10 +124,13 @@ impl Runner {
 
     async fn run_one(&self, probe: &'static Probe, conn: Option<&Client>, version: u32) -> Outcome {
         match probe.level {
-            Level::Host => tokio::task::spawn_blocking(move || host_probes::read(probe.name))
-                .await
-                .map_err(|e| Error::query(format!("probe {}", probe.name), e))?
-                .map_err(|e| Error::query(format!("probe {}", probe.name), e)),
+            Level::Host => {
+                let log = self.log.clone();
+                tokio::task::spawn_blocking(move || host_probes::read(probe.name, &log))
+                    .await
+                    .map_err(|e| Error::query(format!("probe {}", probe.name), e))?
+                    .map_err(|e| Error::query(format!("probe {}", probe.name), e))
+            }
             Level::Instance => {
                 let conn = conn.ok_or_else(|| Error::PgUnreachable("no connection".into()))?;
                 let Some(sql) = probe.sql_for(version) else {
