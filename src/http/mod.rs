@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod maintenance;
+pub mod metrics;
 pub mod monitoring;
 pub mod pgconf;
 pub mod statements;
@@ -142,6 +143,10 @@ pub fn serve(
                     if enabled(name) {
                         routes(cfg)
                     }
+                }
+                // /metrics exports what the monitoring plugin collects.
+                if enabled("monitoring") {
+                    metrics::routes(cfg)
                 }
             })
             .default_service(web::to(not_found))

@@ -7,6 +7,7 @@ pub mod collector;
 pub mod delta;
 pub mod host_probes;
 pub mod metric_history;
+pub mod openmetrics;
 pub mod record;
 pub mod registry;
 pub mod row;
