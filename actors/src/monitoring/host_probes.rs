@@ -147,6 +147,10 @@ pub fn hostinfo(hostname: &str, log: &slog::Logger) -> Value {
 mod tests {
     use super::*;
 
+    fn discard() -> slog::Logger {
+        slog::Logger::root(slog::Discard, slog::o!())
+    }
+
     fn keys(row: &Row) -> Vec<&str> {
         let mut k: Vec<&str> = row.keys().map(String::as_str).collect();
         k.sort_unstable();
@@ -155,7 +159,7 @@ mod tests {
 
     #[test]
     fn host_cpu_rows_are_cumulative_integer_milliseconds() {
-        let rows = read("cpu").unwrap();
+        let rows = read("cpu", &discard()).unwrap();
         assert_eq!(rows.len(), cpu::count());
         for (i, row) in rows.iter().enumerate() {
             assert_eq!(
@@ -179,7 +183,7 @@ mod tests {
 
     #[test]
     fn host_process_row_as_the_spec_example() {
-        let rows = read("process").unwrap();
+        let rows = read("process", &discard()).unwrap();
         assert_eq!(rows.len(), 1);
         let row = &rows[0];
         assert_eq!(
@@ -200,7 +204,7 @@ mod tests {
 
     #[test]
     fn host_filesystems_rows() {
-        for row in read("filesystems_size").unwrap() {
+        for row in read("filesystems_size", &discard()).unwrap() {
             assert_eq!(keys(&row), ["device", "mount_point", "total", "used"]);
             assert!(row["total"].as_u64().unwrap() >= row["used"].as_u64().unwrap());
         }
@@ -255,6 +259,6 @@ mod tests {
 
     #[test]
     fn host_unknown_probe_is_an_error() {
-        assert!(read("nope").is_err());
+        assert!(read("nope", &discard()).is_err());
     }
 }
