@@ -42,6 +42,8 @@ pub struct CollectorSettings {
 #[derive(Debug, Clone)]
 pub struct LatestRun {
     pub at: DateTime<Utc>,
+    /// Whether PostgreSQL answered the run's instance reading.
+    pub postgres_up: bool,
     pub data: BTreeMap<&'static str, Vec<Row>>,
     pub raw: BTreeMap<&'static str, Vec<Row>>,
 }
@@ -114,12 +116,18 @@ impl Collector {
         ctx.spawn(work.into_actor(self).map(
             |(at, started, outcomes, instance, hostinfo), act, ctx| {
                 let data = act.finish(at, started, &outcomes);
+                let postgres_up = instance["available"] == Value::Bool(true);
                 let record = record::build(at, hostinfo, instance, data.clone());
                 let raw = outcomes
                     .into_iter()
                     .filter_map(|(name, outcome)| Some((name, outcome.ok()?)))
                     .collect();
-                let latest = Arc::new(LatestRun { at, data, raw });
+                let latest = Arc::new(LatestRun {
+                    at,
+                    postgres_up,
+                    data,
+                    raw,
+                });
                 let append = act.history.send(Append {
                     at: at.timestamp(),
                     record: record.to_string(),

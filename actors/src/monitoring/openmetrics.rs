@@ -18,7 +18,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::collector::LatestRun;
-use super::registry::{self, Level};
 use super::row::Row;
 use crate::dashboard::sample::Sample;
 
@@ -507,14 +506,6 @@ fn add_probe(families: &mut Families, probe: &str, rows: &[Row]) {
     }
 }
 
-/// Whether PostgreSQL answered the run: at least one PostgreSQL probe has a result
-/// (a probe that failed has none; when PostgreSQL is down they all fail).
-fn postgres_answered(run: &LatestRun) -> bool {
-    run.raw
-        .keys()
-        .any(|name| registry::find(name).is_some_and(|p| p.level != Level::Host))
-}
-
 fn add_run(families: &mut Families, now: DateTime<Utc>, run: &LatestRun) {
     families.gauge(
         "temboard_monitoring_last_run_timestamp_seconds",
@@ -529,8 +520,8 @@ fn add_run(families: &mut Families, now: DateTime<Utc>, run: &LatestRun) {
     );
     families.gauge(
         "temboard_postgres_up",
-        "1 when PostgreSQL answered the probes of the last monitoring collector run, 0 when none of them got an answer.",
-        Num::Int(i64::from(postgres_answered(run))),
+        "1 when PostgreSQL answered the last monitoring collector run, 0 when it did not.",
+        Num::Int(i64::from(run.postgres_up)),
     );
     let mut probes: Vec<&str> = EXPORTS.iter().map(|e| e.probe).collect();
     probes.dedup();
@@ -704,6 +695,8 @@ mod tests {
     fn run(raw: Vec<(&'static str, Value)>) -> LatestRun {
         LatestRun {
             at: at(),
+            // As the collector says when a PostgreSQL probe has rows.
+            postgres_up: raw.iter().any(|(p, _)| *p != "memory" && *p != "loadavg"),
             data: BTreeMap::new(),
             raw: raw.into_iter().map(|(p, v)| (p, rows(v))).collect(),
         }
@@ -894,7 +887,7 @@ mod tests {
             }
         }
         // Every probe of the registry exports something.
-        for p in registry::PROBES {
+        for p in crate::monitoring::registry::PROBES {
             assert!(
                 EXPORTS.iter().any(|e| e.probe == p.name),
                 "{}: nothing exported",
