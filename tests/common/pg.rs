@@ -529,3 +529,21 @@ impl Drop for PgCluster {
         // `tmp` (the TempDir) removes the directory when dropped next.
     }
 }
+
+impl PgCluster {
+    /// Starts psql reading SQL from a piped stdin, so that a test can keep a session
+    /// open between statements (e.g. write `BEGIN; SELECT 1;` and leave it idle in
+    /// transaction). Closing stdin or killing the child ends the session.
+    pub fn spawn_psql_stdin(&self, db: &str) -> Child {
+        pg_command(psql_bin())
+            .args(["-X", "-A", "-t", "-q", "-h"])
+            .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", db])
+            .current_dir(self.tmp.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning psql")
+    }
+}
