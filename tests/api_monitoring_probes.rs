@@ -816,6 +816,12 @@ fn wal_files_reports_the_segments_and_the_wal_written_between_two_calls() {
         before == total && total == listed(pg)
     });
     assert_eq!(int(row, "archive_ready"), 0, "archiving is off: {row}");
+    // The variant for PostgreSQL 10 and 11 (pg_ls_dir on archive_status) runs too.
+    let old = pg.psql(
+        "postgres",
+        include_str!("../actors/sql/monitoring/wal_files.sql"),
+    );
+    assert_eq!(old.split('|').count(), 5, "{old}");
 }
 
 /// The probe's ratio against the same SQL run with psql in that database.

@@ -2,6 +2,8 @@
 -- (.ready files), the current write position, and the position in bytes from
 -- 0/0 as written_size (a counter: the registry reports the bytes written since
 -- the previous run). No row on a standby, which writes no WAL of its own.
+-- PostgreSQL 10 and 11: pg_ls_archive_statusdir() does not exist yet, the
+-- archive status folder is listed with pg_ls_dir() (superuser only there).
 SELECT w.total,
        w.total_size,
        a.archive_ready,
@@ -16,7 +18,7 @@ FROM (
 ) AS w
 CROSS JOIN (
   SELECT count(*) AS archive_ready
-  FROM pg_catalog.pg_ls_archive_statusdir()
+  FROM pg_catalog.pg_ls_dir('pg_wal/archive_status') AS f(name)
   WHERE name ~ '\.ready$'
 ) AS a
 WHERE NOT pg_catalog.pg_is_in_recovery();

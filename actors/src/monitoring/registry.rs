@@ -202,9 +202,12 @@ pub static PROBES: &[Probe] = &[
     Probe {
         name: "wal_files",
         level: Level::Instance,
-        // pg_ls_archive_statusdir() came with PostgreSQL 12.
-        min_version: 120000,
-        sql: sql_list!["wal_files.sql"],
+        // pg_ls_waldir() came with PostgreSQL 10, pg_ls_archive_statusdir() with 12.
+        min_version: 100000,
+        sql: &[
+            sql!(0, "wal_files.sql"),
+            sql!(120000, "wal_files.120000.sql"),
+        ],
         delta: Some(Delta {
             key: &[],
             columns: &["written_size"],
@@ -212,7 +215,15 @@ pub static PROBES: &[Probe] = &[
         }),
         default_on: true,
     },
-    instance("replication_lag", sql_list!["replication_lag.sql"], None),
+    Probe {
+        name: "replication_lag",
+        level: Level::Instance,
+        // pg_last_wal_receive_lsn() and pg_last_wal_replay_lsn() names.
+        min_version: 100000,
+        sql: sql_list!["replication_lag.sql"],
+        delta: None,
+        default_on: true,
+    },
     instance(
         "temp_files_size_delta",
         sql_list!["temp_files_size_delta.sql"],
@@ -222,11 +233,15 @@ pub static PROBES: &[Probe] = &[
             derive: None,
         }),
     ),
-    instance(
-        "replication_connection",
-        sql_list!["replication_connection.sql"],
-        None,
-    ),
+    Probe {
+        name: "replication_connection",
+        level: Level::Instance,
+        // pg_stat_wal_receiver.sender_host and sender_port.
+        min_version: 110000,
+        sql: sql_list!["replication_connection.sql"],
+        delta: None,
+        default_on: true,
+    },
     expensive_per_database("heap_bloat", sql_list!["heap_bloat.sql"]),
     expensive_per_database("btree_bloat", sql_list!["btree_bloat.sql"]),
 ];
@@ -327,6 +342,21 @@ mod tests {
             .unwrap()
             .text
             .contains("pg_stat_checkpointer"));
+    }
+
+    #[test]
+    fn wal_files_lists_archive_status_with_the_function_of_the_server() {
+        let wal_files = find("wal_files").unwrap();
+        assert!(wal_files.sql_for(90624).is_none());
+        assert_eq!(wal_files.sql_for(110022).unwrap().file, "wal_files.sql");
+        assert_eq!(
+            wal_files.sql_for(150018).unwrap().file,
+            "wal_files.120000.sql"
+        );
+        assert!(find("replication_connection")
+            .unwrap()
+            .sql_for(100023)
+            .is_none());
     }
 
     #[test]
