@@ -529,3 +529,76 @@ impl Drop for PgCluster {
         // `tmp` (the TempDir) removes the directory when dropped next.
     }
 }
+
+impl PgCluster {
+    /// Starts psql reading SQL from a piped stdin, so that a test can keep a session
+    /// open between statements (e.g. write `BEGIN; SELECT 1;` and leave it idle in
+    /// transaction). Closing stdin or killing the child ends the session.
+    pub fn spawn_psql_stdin(&self, db: &str) -> Child {
+        pg_command(psql_bin())
+            .args(["-X", "-A", "-t", "-q", "-h"])
+            .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", db])
+            .current_dir(self.tmp.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning psql")
+    }
+}
+
+impl PgCluster {
+    /// Creates and starts a streaming standby of this cluster (`pg_basebackup -R`,
+    /// WAL streamed), in its own temporary directory with its own port and socket,
+    /// watched, stopped and removed like any private cluster. The primary must allow
+    /// replication connections from the local socket (initdb's default).
+    pub fn start_standby(&self) -> PgCluster {
+        let tmp = tempfile::Builder::new()
+            .prefix("tba-pg-")
+            .tempdir()
+            .expect("creating the standby's temporary directory");
+        let root = tmp.path().to_path_buf();
+        let data_dir = root.join("data");
+        let socket_dir = root.join("sock");
+        let log_file = root.join("postgres.log");
+        fs::create_dir(&socket_dir).expect("creating the socket directory");
+        if is_root() {
+            let out = Command::new("chown")
+                .args(["-R", &format!("{PG_OS_USER}:{PG_OS_USER}")])
+                .arg(&root)
+                .stdin(Stdio::null())
+                .output()
+                .expect("running chown");
+            assert!(out.status.success(), "chown: {}", describe_output(&out));
+        }
+        let port = free_port(&socket_dir);
+        let standby = PgCluster {
+            tmp,
+            data_dir,
+            socket_dir,
+            log_file,
+            port,
+            watchdog: Mutex::new(None),
+        };
+        standby.spawn_watchdog();
+        let out = pg_command(Self::bin_dir().join("pg_basebackup"))
+            .arg("-D")
+            .arg(&standby.data_dir)
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string(), "-U", "postgres"])
+            .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"])
+            .current_dir(standby.tmp.path())
+            .output()
+            .expect("running pg_basebackup");
+        if !out.status.success() {
+            panic!("pg_basebackup failed:\n{}", describe_output(&out));
+        }
+        // The copied postgresql.conf names the primary's port and socket: the lines
+        // appended now come last and win.
+        standby.configure();
+        standby.pg_ctl_start();
+        standby
+    }
+}

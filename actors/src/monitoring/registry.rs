@@ -6,7 +6,7 @@
 //! `probes = *` schedules it. Adding a probe is one `.sql` file and one line here;
 //! the unit tests below fail when a file has no line or a line names no file.
 
-use super::row::Row;
+use super::row::{float, Row};
 
 /// Where a probe runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,37 @@ macro_rules! sql {
     };
 }
 
+/// The variants of a probe with one SQL file, for any server.
+macro_rules! sql_list {
+    ($file:literal) => {
+        &[sql!(0, $file)]
+    };
+}
+
+/// A probe run once on the configured database, on any server, scheduled by default.
+const fn instance(name: &'static str, sql: &'static [Variant], delta: Option<Delta>) -> Probe {
+    Probe {
+        name,
+        level: Level::Instance,
+        min_version: 0,
+        sql,
+        delta,
+        default_on: true,
+    }
+}
+
+/// A probe run in each selected database, too costly for `probes = *`.
+const fn expensive_per_database(name: &'static str, sql: &'static [Variant]) -> Probe {
+    Probe {
+        name,
+        level: Level::Database,
+        min_version: 0,
+        sql,
+        delta: None,
+        default_on: false,
+    }
+}
+
 const fn host(name: &'static str, delta: Option<Delta>) -> Probe {
     Probe {
         name,
@@ -91,6 +122,49 @@ const fn host(name: &'static str, delta: Option<Delta>) -> Probe {
 
 /// Every probe, in the order of the history record's `data`.
 pub static PROBES: &[Probe] = &[
+    instance("sessions", sql_list!["sessions.sql"], None),
+    instance(
+        "xacts",
+        sql_list!["xacts.sql"],
+        Some(Delta {
+            key: &["dbname"],
+            columns: &["n_commit", "n_rollback"],
+            derive: None,
+        }),
+    ),
+    instance("locks", sql_list!["locks.sql"], None),
+    instance(
+        "blocks",
+        sql_list!["blocks.sql"],
+        Some(Delta {
+            key: &["dbname"],
+            columns: &["blks_read", "blks_hit"],
+            derive: Some(hitmiss_ratio),
+        }),
+    ),
+    Probe {
+        name: "bgwriter",
+        level: Level::Instance,
+        min_version: 0,
+        sql: &[sql!(0, "bgwriter.sql"), sql!(170000, "bgwriter.170000.sql")],
+        delta: Some(Delta {
+            key: &[],
+            columns: &[
+                "checkpoints_timed",
+                "checkpoints_req",
+                "checkpoint_write_time",
+                "checkpoint_sync_time",
+                "buffers_checkpoint",
+                "buffers_clean",
+                "maxwritten_clean",
+                "buffers_backend",
+                "buffers_backend_fsync",
+                "buffers_alloc",
+            ],
+            derive: None,
+        }),
+        default_on: true,
+    },
     Probe {
         name: "db_size",
         level: Level::Instance,
@@ -124,7 +198,65 @@ pub static PROBES: &[Probe] = &[
     host("memory", None),
     host("loadavg", None),
     host("filesystems_size", None),
+    instance("tblspc_size", sql_list!["tblspc_size.sql"], None),
+    Probe {
+        name: "wal_files",
+        level: Level::Instance,
+        // pg_ls_waldir() came with PostgreSQL 10, pg_ls_archive_statusdir() with 12.
+        min_version: 100000,
+        sql: &[
+            sql!(0, "wal_files.sql"),
+            sql!(120000, "wal_files.120000.sql"),
+        ],
+        delta: Some(Delta {
+            key: &[],
+            columns: &["written_size"],
+            derive: None,
+        }),
+        default_on: true,
+    },
+    Probe {
+        name: "replication_lag",
+        level: Level::Instance,
+        // pg_last_wal_receive_lsn() and pg_last_wal_replay_lsn() names.
+        min_version: 100000,
+        sql: sql_list!["replication_lag.sql"],
+        delta: None,
+        default_on: true,
+    },
+    instance(
+        "temp_files_size_delta",
+        sql_list!["temp_files_size_delta.sql"],
+        Some(Delta {
+            key: &["dbname"],
+            columns: &["size"],
+            derive: None,
+        }),
+    ),
+    Probe {
+        name: "replication_connection",
+        level: Level::Instance,
+        // pg_stat_wal_receiver.sender_host and sender_port.
+        min_version: 110000,
+        sql: sql_list!["replication_connection.sql"],
+        delta: None,
+        default_on: true,
+    },
+    expensive_per_database("heap_bloat", sql_list!["heap_bloat.sql"]),
+    expensive_per_database("btree_bloat", sql_list!["btree_bloat.sql"]),
 ];
+
+/// blocks: the share of block requests served from shared buffers over the
+/// interval, in percent; 100 when there was no request at all (nothing missed).
+fn hitmiss_ratio(row: &mut Row) {
+    let count = |c: &str| row.get(c).and_then(serde_json::Value::as_f64);
+    let ratio = match (count("blks_hit"), count("blks_read")) {
+        (Some(hit), Some(read)) if hit + read > 0.0 => hit / (hit + read) * 100.0,
+        (Some(_), Some(_)) => 100.0,
+        _ => return,
+    };
+    row.insert("hitmiss_ratio".into(), float(ratio));
+}
 
 pub fn find(name: &str) -> Option<&'static Probe> {
     PROBES.iter().find(|p| p.name == name)
@@ -174,6 +306,65 @@ mod tests {
             let mut sinces: Vec<u32> = p.sql.iter().map(|v| v.since).collect();
             sinces.dedup();
             assert_eq!(sinces.len(), p.sql.len(), "{}: two variants", p.name);
+        }
+    }
+
+    #[test]
+    fn blocks_hitmiss_ratio_is_computed_from_the_deltas() {
+        let blocks = find("blocks").unwrap().delta.as_ref().unwrap();
+        let t0 = std::time::Instant::now();
+        let row = |read: i64, hit: i64| {
+            serde_json::json!({"dbname": "a", "blks_read": read, "blks_hit": hit})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let before = super::super::delta::Reading::new(blocks, t0, &[row(1000, 1000)]);
+        let out = super::super::delta::diff(blocks, Some(&before), t0, &[row(1010, 1030)]);
+        assert_eq!(out[0]["blks_read"], serde_json::json!(10));
+        assert_eq!(out[0]["blks_hit"], serde_json::json!(30));
+        assert_eq!(out[0]["hitmiss_ratio"], serde_json::json!(75.0));
+        // No block requested over the interval: nothing was missed.
+        let idle = super::super::delta::diff(blocks, Some(&before), t0, &[row(1000, 1000)]);
+        assert_eq!(idle[0]["hitmiss_ratio"], serde_json::json!(100.0));
+    }
+
+    #[test]
+    fn bgwriter_reads_pg_stat_checkpointer_from_postgresql_17() {
+        let bgwriter = find("bgwriter").unwrap();
+        assert_eq!(bgwriter.sql_for(150018).unwrap().file, "bgwriter.sql");
+        assert_eq!(
+            bgwriter.sql_for(170002).unwrap().file,
+            "bgwriter.170000.sql"
+        );
+        assert!(bgwriter
+            .sql_for(170002)
+            .unwrap()
+            .text
+            .contains("pg_stat_checkpointer"));
+    }
+
+    #[test]
+    fn wal_files_lists_archive_status_with_the_function_of_the_server() {
+        let wal_files = find("wal_files").unwrap();
+        assert!(wal_files.sql_for(90624).is_none());
+        assert_eq!(wal_files.sql_for(110022).unwrap().file, "wal_files.sql");
+        assert_eq!(
+            wal_files.sql_for(150018).unwrap().file,
+            "wal_files.120000.sql"
+        );
+        assert!(find("replication_connection")
+            .unwrap()
+            .sql_for(100023)
+            .is_none());
+    }
+
+    #[test]
+    fn bloat_probes_run_per_database_and_only_when_named() {
+        for name in ["heap_bloat", "btree_bloat"] {
+            let p = find(name).unwrap();
+            assert_eq!(p.level, Level::Database, "{name}");
+            assert!(!p.default_on, "{name}");
         }
     }
 
