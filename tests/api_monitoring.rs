@@ -307,7 +307,9 @@ fn a_failing_probe_is_skipped_and_the_others_are_kept() {
     );
     let mut agent = Agent::prepare(
         pg,
-        monitoring("scheduler_interval = 1\nprobes = db_size, wal_files, heap_bloat, memory"),
+        monitoring(
+            "scheduler_interval = 1\nprobes = db_size, tblspc_size, wal_files, heap_bloat, memory",
+        ),
     );
     agent.write_config(
         &agent
@@ -318,7 +320,25 @@ fn a_failing_probe_is_skipped_and_the_others_are_kept() {
     let records = wait_records(&agent, 2);
     let data = &records[1]["data"];
     assert!(data["wal_files"].as_array().unwrap().is_empty());
-    assert!(!data["db_size"].as_array().unwrap().is_empty());
+    // Sizes it may not read are null, the others are there.
+    let size_of = |probe: &str, key: &str, name: &str| {
+        data[probe]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[key] == name)
+            .unwrap_or_else(|| panic!("{probe} has no {name}: {data}"))["size"]
+            .clone()
+    };
+    assert!(size_of("db_size", "dbname", "postgres").as_i64().unwrap() > 0);
+    assert_eq!(size_of("db_size", "dbname", "tba_closed"), Value::Null);
+    assert!(
+        size_of("tblspc_size", "spcname", "pg_default")
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(size_of("tblspc_size", "spcname", "pg_global"), Value::Null);
     assert!(!data["memory"].as_array().unwrap().is_empty());
     let bloat_dbs: Vec<&str> = data["heap_bloat"]
         .as_array()
@@ -384,4 +404,61 @@ fn postgresql_down_keeps_host_probes_and_records_coming() {
             .status
             == 200
     });
+}
+
+#[test]
+fn history_deltas_add_up_to_the_commits_made_between_runs() {
+    let pg = PgCluster::shared();
+    pg.psql("postgres", "DROP DATABASE IF EXISTS tba_commits");
+    pg.psql("postgres", "CREATE DATABASE tba_commits");
+    let agent = Agent::start_with(pg, monitoring("scheduler_interval = 1"));
+    // The first record has no xacts (no baseline); wait for one that has ours.
+    wait_until(Duration::from_secs(30), "xacts rows in a record", || {
+        history(&agent, "limit=10000").iter().any(|r| {
+            r["data"]["xacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["dbname"] == "tba_commits")
+        })
+    });
+    let commits_in = |records: &[Value]| -> i64 {
+        records
+            .iter()
+            .flat_map(|r| r["data"]["xacts"].as_array().unwrap().iter())
+            .filter(|x| x["dbname"] == "tba_commits")
+            .map(|x| x["n_commit"].as_i64().unwrap())
+            .sum()
+    };
+    let before = history(&agent, "limit=10000");
+    let counted_before = commits_in(&before);
+    // 40 transactions, each committed, in the test's database (one psql call
+    // each: psql -c runs a multi-statement string as one transaction).
+    for _ in 0..40 {
+        pg.psql("tba_commits", "SELECT 1");
+    }
+    // Deltas telescope: their sum over the records since the baseline is the
+    // counter's growth, so the test's 40 commits show up in full.
+    let mut counted = 0;
+    wait_until(
+        Duration::from_secs(30),
+        "the 40 commits in the history",
+        || {
+            counted = commits_in(&history(&agent, "limit=10000")) - counted_before;
+            counted >= 40
+        },
+    );
+    assert!(counted <= 85, "{counted}");
+    // Each psql session also commits its start-up transaction: 80, give or take
+    // a run in progress; a delta counted twice would be 160.
+    wait_until(Duration::from_secs(30), "the sessions' commits", || {
+        counted = commits_in(&history(&agent, "limit=10000")) - counted_before;
+        counted >= 80
+    });
+    assert!(counted <= 85, "{counted}");
+    for r in history(&agent, "limit=10000") {
+        for x in r["data"]["xacts"].as_array().unwrap() {
+            assert!(x["measure_interval"].as_f64().unwrap() > 0.0, "{x}");
+        }
+    }
 }

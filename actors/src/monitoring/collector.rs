@@ -28,6 +28,10 @@ use super::row::{host_datetime, pg_datetime, record_row_datetime, Row};
 use super::runner::{Outcome, Runner};
 use crate::error::Error;
 
+/// SQL probes whose spec example shows the host probes' `datetime` form (7.x
+/// computed them in the agent rather than in SQL).
+const HOST_DATETIME_SQL_PROBES: &[&str] = &["wal_files"];
+
 pub struct CollectorSettings {
     pub interval: Duration,
     /// False when the monitoring plugin is disabled: no periodic runs.
@@ -252,6 +256,7 @@ impl Handler<RunProbe> for Collector {
                 let mut rows = deltas(probe, baselines, started, &rows, !scheduled);
                 let datetime = Value::from(match probe.level {
                     Level::Host => host_datetime(at),
+                    _ if HOST_DATETIME_SQL_PROBES.contains(&probe.name) => host_datetime(at),
                     _ => pg_datetime(at),
                 });
                 for r in &mut rows {
