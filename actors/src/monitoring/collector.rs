@@ -65,6 +65,8 @@ pub struct Collector {
     latest: Option<Arc<LatestRun>>,
     /// Probes whose failure is already logged, until they work again.
     failing: HashSet<&'static str>,
+    /// Databases the last periodic run skipped, and why (logged when they change).
+    skipped_databases: BTreeMap<String, String>,
 }
 
 impl Collector {
@@ -84,6 +86,7 @@ impl Collector {
             running: false,
             latest: None,
             failing: HashSet::new(),
+            skipped_databases: BTreeMap::new(),
         }
     }
 
@@ -118,7 +121,9 @@ impl Collector {
             (at, started, outcomes, instance, hostinfo)
         };
         ctx.spawn(work.into_actor(self).map(
-            |(at, started, outcomes, instance, hostinfo), act, ctx| {
+            |(at, started, result, instance, hostinfo), act, ctx| {
+                act.note_skipped_databases(result.skipped_databases);
+                let outcomes = result.outcomes;
                 let data = act.finish(at, started, &outcomes);
                 let postgres_up = instance["available"] == Value::Bool(true);
                 let record = record::build(at, hostinfo, instance, data.clone());
@@ -150,6 +155,24 @@ impl Collector {
                 }));
             },
         ));
+    }
+
+    /// Logs a database the database probes skip when it starts being skipped, and
+    /// when it is visited again: not at every run.
+    fn note_skipped_databases(&mut self, now: BTreeMap<String, String>) {
+        for (dbname, why) in &now {
+            if !self.skipped_databases.contains_key(dbname) {
+                slog::warn!(self.log, "monitoring: database skipped by the per-database probes";
+                    "database" => dbname, "error" => why);
+            }
+        }
+        for dbname in self.skipped_databases.keys() {
+            if !now.contains_key(dbname) {
+                slog::info!(self.log, "monitoring: database visited again by the per-database probes";
+                    "database" => dbname);
+            }
+        }
+        self.skipped_databases = now;
     }
 
     /// Applies deltas and `datetime` to a periodic run's outcomes; logs failures.
@@ -245,7 +268,11 @@ impl Handler<RunProbe> for Collector {
                 (at, started, runner.run(probe).await)
             }
             .into_actor(self)
-            .map(move |(at, started, outcome), act, _| {
+            .map(move |(at, started, (outcome, skipped)), act, _| {
+                for (dbname, why) in skipped {
+                    slog::debug!(act.log, "monitoring: database skipped";
+                        "probe" => probe.name, "database" => dbname, "error" => why);
+                }
                 let rows = outcome?;
                 let scheduled = act.is_scheduled(probe);
                 let baselines = if scheduled {

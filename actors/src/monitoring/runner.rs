@@ -1,9 +1,11 @@
 //! Runs probes and answers their raw rows (counters as read, before deltas and
 //! before `datetime`): host probes on a blocking thread, instance probes on one
 //! pooled connection (tokio-postgres pipelines them), database probes in each
-//! selected database, one short-lived connection at a time. Every probe is
-//! time-boxed; a probe or a database that fails is reported to the caller, which
-//! logs it and keeps the others. Nothing here keeps state.
+//! selected database, one short-lived connection at a time shared by all of them
+//! (a backend's start and cache warm-up cost more than the queries). Every probe is
+//! time-boxed (the database probes together, since they share the walk); a probe
+//! or a database that fails is reported to the caller, which logs it and keeps the
+//! others. Nothing here keeps state.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -48,6 +50,14 @@ pub struct Runner {
 /// One probe's raw rows, or why it has none this time.
 pub type Outcome = Result<Vec<Row>, Error>;
 
+/// A run's outcomes by probe, and the databases the database probes had to skip
+/// (name -> why), for the caller to log.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    pub outcomes: BTreeMap<&'static str, Outcome>,
+    pub skipped_databases: BTreeMap<String, String>,
+}
+
 impl Runner {
     fn port(&self) -> Value {
         Value::from(self.pg.settings().port)
@@ -55,7 +65,7 @@ impl Runner {
 
     /// Runs `probes` at once, each within `probe_timeout`; answers every probe's
     /// outcome by name.
-    pub async fn run_all(&self, probes: &[&'static Probe]) -> BTreeMap<&'static str, Outcome> {
+    pub async fn run_all(&self, probes: &[&'static Probe]) -> RunResult {
         let pg_probes: Vec<&'static Probe> = probes
             .iter()
             .copied()
@@ -79,14 +89,14 @@ impl Runner {
             Err(e) => {
                 // PostgreSQL is down: every PostgreSQL probe fails alike, host
                 // probes still run.
-                let mut out: BTreeMap<&'static str, Outcome> =
-                    pg_probes.iter().map(|p| (p.name, Err(e.clone()))).collect();
                 let host: Vec<&'static Probe> = probes
                     .iter()
                     .copied()
                     .filter(|p| p.level == Level::Host)
                     .collect();
-                out.extend(self.run_each(&host, None, 0).await);
+                let mut out = self.run_each(&host, None, 0).await;
+                out.outcomes
+                    .extend(pg_probes.iter().map(|p| (p.name, Err(e.clone()))));
                 return out;
             }
         };
@@ -98,28 +108,51 @@ impl Runner {
         probes: &[&'static Probe],
         conn: Option<&Client>,
         version: u32,
-    ) -> BTreeMap<&'static str, Outcome> {
-        let runs = probes.iter().map(|probe| async move {
+    ) -> RunResult {
+        let (per_database, others): (Vec<&'static Probe>, Vec<&'static Probe>) =
+            probes.iter().partition(|p| p.level == Level::Database);
+        let runs = others.iter().map(|probe| async move {
             let run = self.run_one(probe, conn, version);
             let outcome = tokio::time::timeout(self.probe_timeout, run)
                 .await
-                .unwrap_or_else(|_| {
-                    Err(Error::query(
-                        format!("probe {}", probe.name),
-                        format!("no answer within {:?}", self.probe_timeout),
-                    ))
-                });
+                .unwrap_or_else(|_| Err(self.too_slow(probe.name)));
             (probe.name, outcome)
         });
-        join_all(runs).await.into_iter().collect()
+        let walk = async {
+            if per_database.is_empty() {
+                return RunResult::default();
+            }
+            let walk = self.walk_databases(&per_database, conn, version);
+            tokio::time::timeout(self.probe_timeout, walk)
+                .await
+                .unwrap_or_else(|_| RunResult {
+                    outcomes: per_database
+                        .iter()
+                        .map(|p| (p.name, Err(self.too_slow(p.name))))
+                        .collect(),
+                    skipped_databases: BTreeMap::new(),
+                })
+        };
+        let (outcomes, mut result) = futures_util::future::join(join_all(runs), walk).await;
+        result.outcomes.extend(outcomes);
+        result
+    }
+
+    fn too_slow(&self, probe: &str) -> Error {
+        Error::query(
+            format!("probe {probe}"),
+            format!("no answer within {:?}", self.probe_timeout),
+        )
     }
 
     /// Runs one probe now, on its own connection when it needs one.
-    pub async fn run(&self, probe: &'static Probe) -> Outcome {
-        self.run_all(&[probe])
-            .await
+    pub async fn run(&self, probe: &'static Probe) -> (Outcome, BTreeMap<String, String>) {
+        let mut result = self.run_all(&[probe]).await;
+        let outcome = result
+            .outcomes
             .remove(probe.name)
-            .unwrap_or_else(|| Ok(Vec::new()))
+            .unwrap_or_else(|| Ok(Vec::new()));
+        (outcome, result.skipped_databases)
     }
 
     async fn run_one(&self, probe: &'static Probe, conn: Option<&Client>, version: u32) -> Outcome {
@@ -146,26 +179,72 @@ impl Runner {
                 }
                 Ok(rows)
             }
-            Level::Database => {
-                let conn = conn.ok_or_else(|| Error::PgUnreachable("no connection".into()))?;
-                let Some(sql) = probe.sql_for(version) else {
-                    return Ok(Vec::new());
-                };
-                let mut rows = Vec::new();
-                for dbname in self.databases(conn).await? {
-                    match self.in_database(&dbname, probe, sql.text).await {
-                        Ok(found) => rows.extend(found.into_iter().map(|mut r| {
+            Level::Database => unreachable!("database probes run in walk_databases"),
+        }
+    }
+
+    /// Visits each selected database once, on its own short-lived connection, and
+    /// runs every database probe there (pipelined). A database that cannot be
+    /// reached, or where a probe fails (e.g. dropped meanwhile), is skipped for
+    /// that probe; the other databases' rows are kept.
+    async fn walk_databases(
+        &self,
+        probes: &[&'static Probe],
+        conn: Option<&Client>,
+        version: u32,
+    ) -> RunResult {
+        let fail_all = |e: Error| RunResult {
+            outcomes: probes.iter().map(|p| (p.name, Err(e.clone()))).collect(),
+            skipped_databases: BTreeMap::new(),
+        };
+        let Some(conn) = conn else {
+            return fail_all(Error::PgUnreachable("no connection".into()));
+        };
+        let databases = match self.databases(conn).await {
+            Ok(databases) => databases,
+            Err(e) => return fail_all(e),
+        };
+        // Probes the server is too old for answer nothing.
+        let runnable: Vec<(&'static Probe, &'static str)> = probes
+            .iter()
+            .filter_map(|p| Some((*p, p.sql_for(version)?.text)))
+            .collect();
+        let mut rows: BTreeMap<&'static str, Vec<Row>> =
+            probes.iter().map(|p| (p.name, Vec::new())).collect();
+        let mut skipped = BTreeMap::new();
+        for dbname in databases {
+            let client = match self.pg.connect_to(&dbname).await {
+                Ok(client) => client,
+                Err(e) => {
+                    skipped.insert(dbname, e.to_string());
+                    continue;
+                }
+            };
+            let answers = join_all(
+                runnable
+                    .iter()
+                    .map(|(probe, sql)| query(&client, probe, sql)),
+            )
+            .await;
+            for ((probe, _), answer) in runnable.iter().zip(answers) {
+                match answer {
+                    Ok(found) => rows
+                        .entry(probe.name)
+                        .or_default()
+                        .extend(found.into_iter().map(|mut r| {
                             r.insert("dbname".into(), Value::from(dbname.clone()));
                             r.insert("port".into(), self.port());
                             r
                         })),
-                        // Dropped mid-run, or not allowed in: skip this database.
-                        Err(e) => slog::warn!(self.log, "monitoring: probe skipped a database";
-                            "probe" => probe.name, "database" => &dbname, "error" => %e),
+                    Err(e) => {
+                        skipped.insert(dbname.clone(), e.to_string());
                     }
                 }
-                Ok(rows)
             }
+        }
+        RunResult {
+            outcomes: rows.into_iter().map(|(name, r)| (name, Ok(r))).collect(),
+            skipped_databases: skipped,
         }
     }
 
@@ -183,11 +262,6 @@ impl Runner {
             .map(|r| r.get::<_, String>(0))
             .filter(|db| self.dbnames.selects(db))
             .collect())
-    }
-
-    async fn in_database(&self, dbname: &str, probe: &Probe, sql: &str) -> Outcome {
-        let client = self.pg.connect_to(dbname).await?;
-        query(&client, probe, sql).await
     }
 }
 
