@@ -6,57 +6,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Child;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A background psql session, ended when dropped (also when a test fails).
-struct Bg(Child);
-
-impl Bg {
-    fn spawn(pg: &PgCluster, db: &str, sql: &str) -> Bg {
-        Bg(pg.spawn_psql(db, sql))
-    }
-
-    /// Waits until psql exits; answers whether it succeeded and its stderr.
-    fn wait_exit(&mut self, what: &str) -> (bool, String) {
-        let mut status = None;
-        wait_until(WAIT, what, || {
-            status = self.0.try_wait().unwrap();
-            status.is_some()
-        });
-        let mut stderr = String::new();
-        if let Some(mut err) = self.0.stderr.take() {
-            use std::io::Read;
-            err.read_to_string(&mut stderr).ok();
-        }
-        (status.unwrap().success(), stderr)
-    }
-
-    fn running(&mut self) -> bool {
-        self.0.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-/// A fresh database of this name.
-fn fresh_db(pg: &PgCluster, name: &str) {
-    pg.psql(
-        "postgres",
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
-    pg.psql("postgres", &format!("CREATE DATABASE {name}"));
-}
 
 /// The pid of the backend whose pg_stat_activity row matches `condition` (SQL on
 /// columns of pg_stat_activity), once there is one.
@@ -161,11 +116,11 @@ fn process_alive(pid: i64) -> bool {
 #[test]
 fn a_sleeping_session_is_listed_active_with_its_database_user_and_query() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "act_sleep");
+    pg.fresh_db("act_sleep");
     let agent = Agent::start(pg);
     let session = agent.login();
     let query = "SELECT pg_sleep(120) /* act_sleep */";
-    let _sleeper = Bg::spawn(pg, "act_sleep", query);
+    let _sleeper = Bg::run(pg, "act_sleep", query);
     let pid = pid_where(pg, "wait_event = 'PgSleep' AND datname = 'act_sleep'");
 
     let all = rows(&agent, &session, "/activity");
@@ -227,7 +182,7 @@ fn a_busy_backend_shows_cpu_and_its_query_can_be_cancelled() {
     let pg = PgCluster::shared();
     let agent = Agent::start(pg);
     let session = agent.login();
-    let mut busy = Bg::spawn(
+    let mut busy = Bg::run(
         pg,
         "postgres",
         // generate_series in the select list: pure CPU (in FROM it would be
@@ -250,7 +205,7 @@ fn a_busy_backend_shows_cpu_and_its_query_can_be_cancelled() {
         res.json(),
         json!({ "backends": [{ "pid": pid, "cancelled": true }] })
     );
-    let (ok, stderr) = busy.wait_exit("the cancelled query to end");
+    let (ok, stderr) = busy.wait_exit(WAIT, "the cancelled query to end");
     assert!(!ok);
     assert!(
         stderr.contains("canceling statement due to user request"),
@@ -267,7 +222,7 @@ fn a_busy_backend_shows_cpu_and_its_query_can_be_cancelled() {
 #[test]
 fn lock_waiters_and_blockers_and_killing_the_blocker() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "act_locks");
+    pg.fresh_db("act_locks");
     pg.psql(
         "act_locks",
         "CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL); INSERT INTO t VALUES (1, 0)",
@@ -277,13 +232,13 @@ fn lock_waiters_and_blockers_and_killing_the_blocker() {
 
     let holder_sql =
         "BEGIN; UPDATE t SET v = v + 1 WHERE id = 1; SELECT pg_sleep(600) /* act_holder */";
-    let mut holder = Bg::spawn(pg, "act_locks", holder_sql);
+    let mut holder = Bg::run(pg, "act_locks", holder_sql);
     let holder_pid = pid_where(
         pg,
         "query LIKE '%/* act_holder */%' AND wait_event = 'PgSleep'",
     );
     let waiter_sql = "UPDATE t SET v = v + 10 WHERE id = 1 /* act_waiter */";
-    let mut waiter = Bg::spawn(pg, "act_locks", waiter_sql);
+    let mut waiter = Bg::run(pg, "act_locks", waiter_sql);
     let waiter_pid = pid_where(
         pg,
         "query LIKE '%/* act_waiter */%' AND wait_event_type = 'Lock'",
@@ -291,7 +246,7 @@ fn lock_waiters_and_blockers_and_killing_the_blocker() {
     // A relation-level wait, in a database other than the agent's.
     let locker_sql =
         "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; COMMIT; SELECT 1 /* act_locker */";
-    let mut locker = Bg::spawn(pg, "act_locks", locker_sql);
+    let mut locker = Bg::run(pg, "act_locks", locker_sql);
     let locker_pid = pid_where(
         pg,
         "query LIKE '%/* act_locker */%' AND wait_event_type = 'Lock'",
@@ -366,12 +321,12 @@ fn lock_waiters_and_blockers_and_killing_the_blocker() {
         res.json(),
         json!({ "backends": [{ "pid": holder_pid, "killed": true }] })
     );
-    let (ok, stderr) = holder.wait_exit("the killed holder's psql to exit");
+    let (ok, stderr) = holder.wait_exit(WAIT, "the killed holder's psql to exit");
     assert!(!ok, "the holder's connection breaks");
     assert!(stderr.contains("terminat"), "{stderr}");
-    let (ok, stderr) = waiter.wait_exit("the waiter to proceed");
+    let (ok, stderr) = waiter.wait_exit(WAIT, "the waiter to proceed");
     assert!(ok, "{stderr}");
-    let (ok, stderr) = locker.wait_exit("the table locker to proceed");
+    let (ok, stderr) = locker.wait_exit(WAIT, "the table locker to proceed");
     assert!(ok, "{stderr}");
     // The holder's update was rolled back, the waiter's applied.
     assert_eq!(pg.psql("act_locks", "SELECT v FROM t WHERE id = 1"), "10");
@@ -398,7 +353,7 @@ fn kill_and_cancel_never_signal_what_is_not_a_client_backend() {
     let checkpointer = pid_where(pg, "backend_type = 'checkpointer'");
     let postmaster = postmaster_pid(pg);
     let agent_pid = i64::from(agent.pid());
-    let mut idle = Bg::spawn(pg, "postgres", "SELECT pg_sleep(600) /* act_survivor */");
+    let mut idle = Bg::run(pg, "postgres", "SELECT pg_sleep(600) /* act_survivor */");
     let survivor = pid_where(pg, "query LIKE '%/* act_survivor */%'");
     let before = notifications(&agent, &session).len();
 
@@ -444,7 +399,7 @@ fn kill_and_cancel_never_signal_what_is_not_a_client_backend() {
             { "pid": survivor, "killed": true },
         ] })
     );
-    idle.wait_exit("the terminated session to end");
+    idle.wait_exit(WAIT, "the terminated session to end");
     assert!(pg.is_running());
 }
 
@@ -508,14 +463,14 @@ fn bad_input_and_authentication() {
 fn two_hundred_fifty_idle_connections_are_listed() {
     // A private cluster: 250 connections must not starve the other tests.
     let pg = PgCluster::start();
-    fresh_db(&pg, "act_idle");
+    pg.fresh_db("act_idle");
     pg.psql("act_idle", "CREATE EXTENSION dblink");
     let conninfo = format!(
         "host={} port={} user=postgres dbname=act_idle application_name=act_idle",
         pg.socket_dir().display(),
         pg.port()
     );
-    let _holder = Bg::spawn(
+    let _holder = Bg::run(
         &pg,
         "act_idle",
         &format!(
@@ -580,7 +535,7 @@ fn relations_of_the_agents_database_are_named_and_quoted() {
     );
     let agent = Agent::start(pg);
     let session = agent.login();
-    let _holder = Bg::spawn(
+    let _holder = Bg::run(
         pg,
         "postgres",
         "BEGIN; LOCK TABLE act_cur.\"Mixed Case\" IN ACCESS EXCLUSIVE MODE; \
@@ -590,7 +545,7 @@ fn relations_of_the_agents_database_are_named_and_quoted() {
         pg,
         "query LIKE '%/* act_cur_holder */%' AND wait_event = 'PgSleep'",
     );
-    let _waiter = Bg::spawn(
+    let _waiter = Bg::run(
         pg,
         "postgres",
         "SELECT count(*) FROM act_cur.\"Mixed Case\" /* act_cur_waiter */",

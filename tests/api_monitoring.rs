@@ -39,17 +39,6 @@ fn wait_records(agent: &Agent, n: usize) -> Vec<Value> {
     records
 }
 
-fn keys(v: &Value) -> Vec<&str> {
-    let mut k: Vec<&str> = v
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    k.sort_unstable();
-    k
-}
-
 /// `2026-11-29 06:44:17 +0000` -> `2026-11-29T06:44:17Z` (the `start` form).
 fn as_start(datetime: &str) -> String {
     let (date, rest) = datetime.split_once(' ').unwrap();
@@ -65,7 +54,7 @@ fn the_collector_writes_one_record_per_interval_in_the_7x_layout() {
 
     let first = &records[0];
     assert_eq!(
-        keys(first),
+        sorted_keys(first),
         ["data", "datetime", "hostinfo", "instances", "version"]
     );
     let datetime = first["datetime"].as_str().unwrap();
@@ -79,7 +68,7 @@ fn the_collector_writes_one_record_per_interval_in_the_7x_layout() {
         .map(|p| p.name)
         .collect();
     probes.sort_unstable();
-    assert_eq!(keys(&first["data"]), probes);
+    assert_eq!(sorted_keys(&first["data"]), probes);
     for rows in first["data"].as_object().unwrap().values() {
         for row in rows.as_array().expect("a list per probe") {
             let at = row["datetime"].as_str().expect("every row has datetime");
@@ -91,7 +80,7 @@ fn the_collector_writes_one_record_per_interval_in_the_7x_layout() {
     assert_eq!(instances.len(), 1);
     let instance = &instances[0];
     assert_eq!(
-        keys(instance),
+        sorted_keys(instance),
         [
             "available",
             "data_directory",

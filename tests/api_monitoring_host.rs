@@ -21,23 +21,12 @@ use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-fn keys(v: &Value) -> Vec<&str> {
-    let mut k: Vec<&str> = v
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    k.sort_unstable();
-    k
-}
-
 /// The rows of `GET /monitoring/probe/<name>`, checking the answer's envelope.
 fn probe(agent: &Agent, name: &str) -> Vec<Value> {
     let res = agent.get(&format!("/monitoring/probe/{name}?key={KEY}"));
     assert_eq!(res.status, 200, "{name}: {}", res.text());
     let body = res.json();
-    assert_eq!(keys(&body), [name], "{body}");
+    assert_eq!(sorted_keys(&body), [name], "{body}");
     body[name]
         .as_array()
         .unwrap_or_else(|| panic!("{name}: not a list: {body}"))
@@ -205,7 +194,7 @@ fn host_probes_answer_the_spec_shape_and_the_host_truth() {
     assert_eq!(names, cpus_of_proc());
     for row in &rows {
         assert_eq!(
-            keys(row),
+            sorted_keys(row),
             [
                 "cpu",
                 "datetime",
@@ -244,7 +233,7 @@ fn host_probes_answer_the_spec_shape_and_the_host_truth() {
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(
-        keys(row),
+        sorted_keys(row),
         [
             "context_switches",
             "datetime",
@@ -287,7 +276,7 @@ fn host_probes_answer_the_spec_shape_and_the_host_truth() {
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(
-        keys(row),
+        sorted_keys(row),
         [
             "datetime",
             "mem_buffers",
@@ -322,7 +311,7 @@ fn host_probes_answer_the_spec_shape_and_the_host_truth() {
         let after = read();
         assert_eq!(rows.len(), 1);
         let row = rows[0].clone();
-        assert_eq!(keys(&row), ["datetime", "load1", "load15", "load5"]);
+        assert_eq!(sorted_keys(&row), ["datetime", "load1", "load15", "load5"]);
         assert_host_datetime(&row["datetime"]);
         let got: Vec<String> = ["load1", "load5", "load15"]
             .iter()
@@ -348,7 +337,7 @@ fn host_probes_answer_the_spec_shape_and_the_host_truth() {
     assert!(!rows.is_empty());
     for row in &rows {
         assert_eq!(
-            keys(row),
+            sorted_keys(row),
             ["datetime", "device", "mount_point", "total", "used"]
         );
         assert_host_datetime(&row["datetime"]);
@@ -435,7 +424,7 @@ fn history_record_describes_the_host() {
     });
     let info = &records[0]["hostinfo"];
     assert_eq!(
-        keys(info),
+        sorted_keys(info),
         [
             "cpu_arch",
             "cpu_count",
@@ -477,7 +466,7 @@ fn history_record_describes_the_host() {
     assert_eq!(got, processors);
     for cpu in cpus {
         assert_eq!(
-            keys(cpu),
+            sorted_keys(cpu),
             [
                 "cache_size",
                 "core_id",
@@ -502,7 +491,7 @@ fn history_record_describes_the_host() {
     // filesystems: the filesystems_size rows without datetime.
     let fs = info["filesystems"].as_array().unwrap();
     for row in fs {
-        assert_eq!(keys(row), ["device", "mount_point", "total", "used"]);
+        assert_eq!(sorted_keys(row), ["device", "mount_point", "total", "used"]);
     }
     assert_filesystem_matches_statfs(data_dir_row(fs, pg.data_dir()), pg.data_dir());
 

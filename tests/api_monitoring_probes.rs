@@ -12,8 +12,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::Child;
 use std::time::Duration;
 
 use actors::monitoring::registry::{Level, PROBES};
@@ -21,47 +19,6 @@ use common::*;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A background psql session, ended when dropped (also when a test fails).
-struct Bg(Child);
-
-impl Bg {
-    /// A session reading SQL from the test: it stays open between statements.
-    fn open(pg: &PgCluster, db: &str) -> Bg {
-        Bg(pg.spawn_psql_stdin(db))
-    }
-
-    /// A session running `sql` in the background (e.g. waiting for a lock).
-    fn run(pg: &PgCluster, db: &str, sql: &str) -> Bg {
-        Bg(pg.spawn_psql(db, sql))
-    }
-
-    fn send(&mut self, sql: &str) {
-        let stdin = self
-            .0
-            .stdin
-            .as_mut()
-            .expect("a session opened with Bg::open");
-        writeln!(stdin, "{sql}").unwrap();
-        stdin.flush().unwrap();
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-/// A fresh database of this name.
-fn fresh_db(pg: &PgCluster, name: &str) {
-    pg.psql(
-        "postgres",
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
-    pg.psql("postgres", &format!("CREATE DATABASE {name}"));
-}
 
 /// An agent whose collector schedules no SQL probe; `dbnames` as given.
 fn agent(pg: &PgCluster, dbnames: &str) -> Agent {
@@ -270,7 +227,7 @@ fn is_delta(name: &str) -> bool {
 #[test]
 fn every_sql_probe_runs_and_answers_the_spec_shape() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_sweep");
+    pg.fresh_db("mp_sweep");
     let agent = agent(pg, "*");
     let sql_probes: Vec<&str> = PROBES
         .iter()
@@ -314,7 +271,7 @@ fn every_sql_probe_runs_and_answers_the_spec_shape() {
 #[test]
 fn db_size_is_pg_database_size_of_a_database_the_test_fills() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_size");
+    pg.fresh_db("mp_size");
     pg.psql(
         "mp_size",
         "CREATE TABLE t (a int, b text) WITH (autovacuum_enabled = false); \
@@ -342,7 +299,7 @@ fn db_size_is_pg_database_size_of_a_database_the_test_fills() {
 #[test]
 fn sessions_count_the_sessions_the_test_keeps_open() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_sessions");
+    pg.fresh_db("mp_sessions");
     let agent = agent(pg, "*");
     // A database nobody uses has a row of zeros (an autovacuum worker may pass).
     wait_until(WAIT, "a row of zeros", || {
@@ -446,7 +403,7 @@ fn sessions_count_the_sessions_the_test_keeps_open() {
 #[test]
 fn locks_count_a_held_access_exclusive_lock_and_a_waiter() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_locks");
+    pg.fresh_db("mp_locks");
     pg.psql("mp_locks", "CREATE TABLE t (a int)");
     let agent = agent(pg, "*");
     let mut holder = Bg::open(pg, "mp_locks");
@@ -512,7 +469,7 @@ fn locks_count_a_held_access_exclusive_lock_and_a_waiter() {
     assert_eq!(int(s, "idle_in_xact"), 1, "{s}");
 
     // Zeros for a database nobody locks anything in.
-    fresh_db(pg, "mp_locks_none");
+    pg.fresh_db("mp_locks_none");
     wait_until(WAIT, "a row of zeros", || {
         let rows = probe(&agent, "locks");
         let none = row_of(&rows, "mp_locks_none");
@@ -566,7 +523,7 @@ fn delta_around(
 #[test]
 fn xacts_count_the_commits_and_rollbacks_made_between_two_calls() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_xacts");
+    pg.fresh_db("mp_xacts");
     let agent = agent(pg, "*");
     let commits = 5;
     let rollbacks = 3;
@@ -600,7 +557,7 @@ fn xacts_count_the_commits_and_rollbacks_made_between_two_calls() {
 #[test]
 fn blocks_report_reads_and_hits_between_two_calls_and_their_ratio() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_blocks");
+    pg.fresh_db("mp_blocks");
     pg.psql(
         "mp_blocks",
         "CREATE TABLE t AS SELECT g AS a FROM generate_series(1, 50000) g",
@@ -629,7 +586,7 @@ fn blocks_report_reads_and_hits_between_two_calls_and_their_ratio() {
 #[test]
 fn temp_files_size_delta_counts_the_bytes_a_sort_spilled() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_temp");
+    pg.fresh_db("mp_temp");
     let agent = agent(pg, "*");
     let (row, low, high) = delta_around(
         pg,
@@ -697,7 +654,7 @@ fn tblspc_size_lists_every_tablespace_and_null_for_a_lost_one() {
         .status()
         .unwrap();
     assert!(status.success());
-    fresh_db(pg, "mp_tbs");
+    pg.fresh_db("mp_tbs");
     pg.psql("postgres", "DROP TABLESPACE IF EXISTS mp_tbs");
     pg.psql(
         "postgres",
@@ -748,7 +705,7 @@ fn tblspc_size_lists_every_tablespace_and_null_for_a_lost_one() {
 #[test]
 fn wal_files_reports_the_segments_and_the_wal_written_between_two_calls() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_wal");
+    pg.fresh_db("mp_wal");
     let agent = agent(pg, "*");
     let lsn = || {
         psql_int(
@@ -846,7 +803,7 @@ fn assert_bloat_ratio(pg: &PgCluster, agent: &Agent, name: &str, sql: &str, db: 
 #[test]
 fn bloat_probes_estimate_each_database_from_its_statistics() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_bloat");
+    pg.fresh_db("mp_bloat");
     pg.psql(
         "mp_bloat",
         "CREATE TABLE t (id int PRIMARY KEY, x text) WITH (autovacuum_enabled = false); \
@@ -881,8 +838,8 @@ fn bloat_probes_estimate_each_database_from_its_statistics() {
 #[test]
 fn dbnames_restricts_the_rows_to_the_configured_databases() {
     let pg = PgCluster::shared();
-    fresh_db(pg, "mp_only");
-    fresh_db(pg, "mp_other");
+    pg.fresh_db("mp_only");
+    pg.fresh_db("mp_other");
     let agent = agent(pg, "mp_only");
     for name in [
         "sessions",

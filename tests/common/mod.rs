@@ -4,6 +4,7 @@
 //! killed when its `Agent` is dropped.
 #![allow(dead_code)]
 
+pub mod bg;
 pub mod client;
 pub mod keep_alive;
 pub mod pg;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 #[allow(unused_imports)] // each test binary uses a part of the harness
+pub use bg::Bg;
 pub use client::{Request, Response};
 #[allow(unused_imports)]
 pub use pg::{wait_until, PgCluster};
@@ -326,5 +328,28 @@ impl Agent {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// The keys of a JSON object, sorted (panics on anything else).
+pub fn sorted_keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+impl PgCluster {
+    /// A fresh, empty database of this name (dropped first if it exists).
+    pub fn fresh_db(&self, name: &str) {
+        self.psql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+        self.psql("postgres", &format!("CREATE DATABASE {name}"));
     }
 }
