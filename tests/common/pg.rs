@@ -175,9 +175,10 @@ fn free_port(socket_dir: &Path) -> u16 {
 }
 
 impl PgCluster {
-    /// Creates and starts a new private cluster. Panics (quoting the server
-    /// log when there is one) if anything fails.
-    pub fn start() -> PgCluster {
+    /// A cluster's temporary directory with its socket folder (and an empty data
+    /// directory when asked: pg_basebackup wants to make its own), owned by the
+    /// postgres OS user, a free port, and the watchdog: nothing started yet.
+    fn allocate(make_data_dir: bool) -> PgCluster {
         let tmp = tempfile::Builder::new()
             .prefix("tba-pg-")
             .tempdir()
@@ -186,10 +187,12 @@ impl PgCluster {
         let data_dir = root.join("data");
         let socket_dir = root.join("sock");
         let log_file = root.join("postgres.log");
-        fs::create_dir(&data_dir).expect("creating the data directory");
+        if make_data_dir {
+            fs::create_dir(&data_dir).expect("creating the data directory");
+            fs::set_permissions(&data_dir, fs::Permissions::from_mode(0o700))
+                .expect("chmod 0700 on the data directory");
+        }
         fs::create_dir(&socket_dir).expect("creating the socket directory");
-        fs::set_permissions(&data_dir, fs::Permissions::from_mode(0o700))
-            .expect("chmod 0700 on the data directory");
         if is_root() {
             let out = Command::new("chown")
                 .args(["-R", &format!("{PG_OS_USER}:{PG_OS_USER}")])
@@ -205,7 +208,6 @@ impl PgCluster {
             );
         }
         let port = free_port(&socket_dir);
-
         let cluster = PgCluster {
             tmp,
             data_dir,
@@ -217,6 +219,13 @@ impl PgCluster {
         // Before anything can start a postmaster, so that nothing outlives
         // this process even if it dies during initialisation.
         cluster.spawn_watchdog();
+        cluster
+    }
+
+    /// Creates and starts a new private cluster. Panics (quoting the server
+    /// log when there is one) if anything fails.
+    pub fn start() -> PgCluster {
+        let cluster = PgCluster::allocate(true);
         cluster.initdb();
         cluster.configure();
         cluster.pg_ctl_start();
@@ -554,34 +563,7 @@ impl PgCluster {
     /// watched, stopped and removed like any private cluster. The primary must allow
     /// replication connections from the local socket (initdb's default).
     pub fn start_standby(&self) -> PgCluster {
-        let tmp = tempfile::Builder::new()
-            .prefix("tba-pg-")
-            .tempdir()
-            .expect("creating the standby's temporary directory");
-        let root = tmp.path().to_path_buf();
-        let data_dir = root.join("data");
-        let socket_dir = root.join("sock");
-        let log_file = root.join("postgres.log");
-        fs::create_dir(&socket_dir).expect("creating the socket directory");
-        if is_root() {
-            let out = Command::new("chown")
-                .args(["-R", &format!("{PG_OS_USER}:{PG_OS_USER}")])
-                .arg(&root)
-                .stdin(Stdio::null())
-                .output()
-                .expect("running chown");
-            assert!(out.status.success(), "chown: {}", describe_output(&out));
-        }
-        let port = free_port(&socket_dir);
-        let standby = PgCluster {
-            tmp,
-            data_dir,
-            socket_dir,
-            log_file,
-            port,
-            watchdog: Mutex::new(None),
-        };
-        standby.spawn_watchdog();
+        let standby = PgCluster::allocate(false);
         let out = pg_command(Self::bin_dir().join("pg_basebackup"))
             .arg("-D")
             .arg(&standby.data_dir)
