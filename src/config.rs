@@ -414,16 +414,7 @@ impl Monitoring {
             probes: s.get(S, "probes", NameList::All, parse_probe_list)?,
             scheduler_interval: s.int(S, "scheduler_interval", 60, 1, MAX_SECONDS)?,
             history_window: s.int(S, "history_window", 6 * 3600, 60, MAX_SECONDS)?,
-            metrics_token: s.get(S, "metrics_token", None, |v| {
-                let v = v.trim();
-                if v.is_empty() {
-                    return Ok(None);
-                }
-                if v.len() < 16 {
-                    return Err("must be at least 16 characters".to_string());
-                }
-                Ok(Some(v.to_string()))
-            })?,
+            metrics_token: s.secret(S, "metrics_token", 16)?,
         })
     }
 }
@@ -732,6 +723,26 @@ impl Settings {
             let (file, value) = (setting.file.display(), &setting.value);
             ConfigError::new(format!("{file}: [{section}] {key}: {value:?} {why}"))
         })
+    }
+
+    /// An optional secret of at least `min_len` characters: unset or empty is
+    /// `None`. Its error never quotes the value (it would reach logs).
+    fn secret(
+        &self,
+        section: &str,
+        key: &str,
+        min_len: usize,
+    ) -> Result<Option<String>, ConfigError> {
+        let Some(setting) = self.values.get(&(section.to_string(), key.to_string())) else {
+            return Ok(None);
+        };
+        match non_empty(&setting.value) {
+            Some(v) if v.chars().count() < min_len => Err(ConfigError::new(format!(
+                "{}: [{section}] {key}: must be at least {min_len} characters (value not shown)",
+                setting.file.display()
+            ))),
+            other => Ok(other),
+        }
     }
 
     /// A required, non-empty string.
@@ -1086,6 +1097,23 @@ mod tests {
 
     #[test]
     fn zero_interval_is_an_error() {
+        let e = load_err("[monitoring]\nmetrics_token = short-secret\n");
+        assert!(
+            e.contains("[monitoring] metrics_token: must be at least 16"),
+            "{e}"
+        );
+        assert!(!e.contains("short-secret"), "{e}");
+        let c = load_ok("[monitoring]\nmetrics_token = ' 0123456789abcdef '\n");
+        assert_eq!(
+            c.monitoring.metrics_token.as_deref(),
+            Some("0123456789abcdef")
+        );
+        assert_eq!(
+            load_ok("[monitoring]\nmetrics_token =\n")
+                .monitoring
+                .metrics_token,
+            None
+        );
         let e = load_err("[monitoring]\nscheduler_interval = 0\n");
         assert!(
             e.contains("[monitoring] scheduler_interval: \"0\" is not an integer between 1 and"),
