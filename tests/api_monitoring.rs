@@ -356,6 +356,17 @@ fn a_failing_probe_is_skipped_and_the_others_are_kept() {
     // On demand, the failing probe answers its error.
     let res = agent.get(&format!("/monitoring/probe/wal_files?key={KEY}"));
     assert_eq!(res.status, 500, "{}", res.text());
+    // A superuser's session is one this role may not look into: no_priv.
+    let _busy = Bg::run(pg, "tba_closed", "SELECT pg_sleep(600) /* tba_no_priv */");
+    wait_until(Duration::from_secs(30), "a no_priv session", || {
+        let res = agent.get(&format!("/monitoring/probe/sessions?key={KEY}"));
+        assert_eq!(res.status, 200, "{}", res.text());
+        res.json()["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["dbname"] == "tba_closed" && r["no_priv"].as_i64().unwrap() >= 1)
+    });
 }
 
 #[test]
