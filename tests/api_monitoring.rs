@@ -25,6 +25,11 @@ fn history(agent: &Agent, query: &str) -> Vec<Value> {
     res.json().as_array().expect("a list").clone()
 }
 
+/// Every record kept, oldest first.
+fn all_records(agent: &Agent) -> Vec<Value> {
+    history(agent, "start=1970-01-01T00:00:00Z&limit=10000")
+}
+
 /// Waits until the history holds at least `n` records; answers them all.
 fn wait_records(agent: &Agent, n: usize) -> Vec<Value> {
     let mut records = Vec::new();
@@ -32,7 +37,7 @@ fn wait_records(agent: &Agent, n: usize) -> Vec<Value> {
         Duration::from_secs(60),
         &format!("{n} monitoring records"),
         || {
-            records = history(agent, "limit=10000");
+            records = all_records(agent);
             records.len() >= n
         },
     );
@@ -151,24 +156,27 @@ fn history_honours_start_and_limit_and_refuses_malformed_ones() {
     let agent = Agent::start_with(pg, monitoring("scheduler_interval = 1"));
     let records = wait_records(&agent, 4);
 
-    assert_eq!(history(&agent, "limit=2"), records[..2]);
+    let epoch = "start=1970-01-01T00:00:00Z";
+    assert_eq!(history(&agent, &format!("{epoch}&limit=2")), records[..2]);
     // Default limit: 50.
-    assert_eq!(history(&agent, "").len(), records.len().min(50));
+    assert_eq!(history(&agent, epoch).len(), records.len().min(50));
+    // Without start, the most recent record only (as 7.x).
+    let latest = history(&agent, "limit=10");
+    assert_eq!(latest.len(), 1);
+    assert!(latest[0]["datetime"].as_str() >= records.last().unwrap()["datetime"].as_str());
 
-    // Records strictly after `start`, oldest first.
+    // Records taken at or after `start` (to the second), oldest first.
     let start = as_start(records[1]["datetime"].as_str().unwrap());
-    let after = history(&agent, &format!("start={start}"));
-    assert!(!after.is_empty());
-    for r in &after {
-        assert!(as_start(r["datetime"].as_str().unwrap()) > start, "{r}");
+    let from = history(&agent, &format!("start={start}"));
+    for r in &from {
+        assert!(as_start(r["datetime"].as_str().unwrap()) >= start, "{r}");
     }
-    assert_eq!(after[0], {
-        let later: Vec<&Value> = records
-            .iter()
-            .filter(|r| as_start(r["datetime"].as_str().unwrap()) > start)
-            .collect();
-        later[0].clone()
-    });
+    let expected: Vec<&Value> = records
+        .iter()
+        .filter(|r| as_start(r["datetime"].as_str().unwrap()) >= start)
+        .collect();
+    assert_eq!(&from[0], expected[0]);
+    assert!(from.contains(&records[1]));
     assert!(history(&agent, "start=2999-01-01T00:00:00Z").is_empty());
 
     for bad in [
@@ -212,16 +220,14 @@ fn the_store_keeps_only_the_window() {
         "1"
     );
     agent.spawn();
-    let before = history(&agent, "limit=10000").len();
+    let before = all_records(&agent).len();
     // The next append trims: the old record is gone.
     wait_until(Duration::from_secs(30), "the old record to go", || {
-        let all = history(&agent, "limit=10000");
+        let all = all_records(&agent);
         all.len() > before || !all.iter().any(|r| r.get("old").is_some())
     });
     wait_records(&agent, before + 1);
-    assert!(!history(&agent, "limit=10000")
-        .iter()
-        .any(|r| r.get("old").is_some()));
+    assert!(!all_records(&agent).iter().any(|r| r.get("old").is_some()));
 }
 
 #[test]
@@ -231,7 +237,7 @@ fn records_the_api_showed_survive_a_kill_9() {
     let shown = wait_records(&agent, 2);
     agent.kill9();
     agent.spawn();
-    let after = history(&agent, "limit=10000");
+    let after = all_records(&agent);
     assert!(after.len() >= shown.len());
     assert_eq!(after[..shown.len()], shown[..]);
 }
@@ -388,7 +394,7 @@ fn postgresql_down_keeps_host_probes_and_records_coming() {
     // Records go on, with the host part and the instance marked unavailable.
     let mut down = None;
     wait_until(Duration::from_secs(30), "a record taken while down", || {
-        down = history(&agent, "limit=10000")
+        down = all_records(&agent)
             .into_iter()
             .find(|r| r["instances"][0]["available"] == false);
         down.is_some()
@@ -414,7 +420,7 @@ fn history_deltas_add_up_to_the_commits_made_between_runs() {
     let agent = Agent::start_with(pg, monitoring("scheduler_interval = 1"));
     // The first record has no xacts (no baseline); wait for one that has ours.
     wait_until(Duration::from_secs(30), "xacts rows in a record", || {
-        history(&agent, "limit=10000").iter().any(|r| {
+        all_records(&agent).iter().any(|r| {
             r["data"]["xacts"]
                 .as_array()
                 .unwrap()
@@ -430,7 +436,7 @@ fn history_deltas_add_up_to_the_commits_made_between_runs() {
             .map(|x| x["n_commit"].as_i64().unwrap())
             .sum()
     };
-    let before = history(&agent, "limit=10000");
+    let before = all_records(&agent);
     let counted_before = commits_in(&before);
     // 40 transactions, each committed, in the test's database (one psql call
     // each: psql -c runs a multi-statement string as one transaction).
@@ -444,7 +450,7 @@ fn history_deltas_add_up_to_the_commits_made_between_runs() {
         Duration::from_secs(30),
         "the 40 commits in the history",
         || {
-            counted = commits_in(&history(&agent, "limit=10000")) - counted_before;
+            counted = commits_in(&all_records(&agent)) - counted_before;
             counted >= 40
         },
     );
@@ -452,11 +458,11 @@ fn history_deltas_add_up_to_the_commits_made_between_runs() {
     // Each psql session also commits its start-up transaction: 80, give or take
     // a run in progress; a delta counted twice would be 160.
     wait_until(Duration::from_secs(30), "the sessions' commits", || {
-        counted = commits_in(&history(&agent, "limit=10000")) - counted_before;
+        counted = commits_in(&all_records(&agent)) - counted_before;
         counted >= 80
     });
     assert!(counted <= 85, "{counted}");
-    for r in history(&agent, "limit=10000") {
+    for r in all_records(&agent) {
         for x in r["data"]["xacts"].as_array().unwrap() {
             assert!(x["measure_interval"].as_f64().unwrap() > 0.0, "{x}");
         }

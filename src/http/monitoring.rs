@@ -1,9 +1,10 @@
 //! The monitoring chapter of the API (session or agent key everywhere):
 //! `GET /monitoring/probe/<name>` runs a probe now (404 for a name the registry
 //! does not have; 500 when PostgreSQL does not answer a PostgreSQL probe),
-//! `GET /monitoring/history` answers the collector's records oldest first
-//! (`start`: UTC `YYYY-MM-DDTHH:MM:SSZ`, records strictly after it; `limit`:
-//! default 50), `GET /monitoring/config` answers dbnames and scheduler_interval.
+//! `GET /monitoring/history` answers the collector's records as 7.x does: with
+//! `start` (UTC `YYYY-MM-DDTHH:MM:SSZ`), those taken at or after it, oldest
+//! first, at most `limit` (default 50); without `start`, the most recent one.
+//! `GET /monitoring/config` answers dbnames and scheduler_interval.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
@@ -88,7 +89,7 @@ fn parse_history_params(query: &str) -> Result<ListRecords, ApiError> {
         .map_err(|_| ApiError::malformed("query string"))?
         .into_inner();
     let mut request = ListRecords {
-        after: i64::MIN,
+        start: None,
         limit: DEFAULT_LIMIT,
     };
     for (name, value) in pairs {
@@ -96,7 +97,7 @@ fn parse_history_params(query: &str) -> Result<ListRecords, ApiError> {
             "start" => {
                 let start = NaiveDateTime::parse_from_str(&value, "%Y-%m-%dT%H:%M:%SZ")
                     .map_err(|_| ApiError::malformed("start"))?;
-                request.after = start.and_utc().timestamp();
+                request.start = Some(start.and_utc().timestamp());
             }
             "limit" => {
                 request.limit = value
@@ -123,9 +124,9 @@ mod tests {
     #[test]
     fn history_params_are_checked() {
         let r = parse_history_params("").unwrap();
-        assert_eq!((r.after, r.limit), (i64::MIN, 50));
+        assert_eq!((r.start, r.limit), (None, 50));
         let r = parse_history_params("start=2026-11-29T06:44:17Z&limit=100&key=x").unwrap();
-        assert_eq!((r.after, r.limit), (1_795_934_657, 100));
+        assert_eq!((r.start, r.limit), (Some(1_795_934_657), 100));
         for bad in [
             "start=2026-11-29",
             "start=2026-11-29 06:44:17",

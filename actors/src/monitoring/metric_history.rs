@@ -50,11 +50,18 @@ impl MetricHistory {
         Ok(())
     }
 
-    fn list(&self, after: i64, limit: usize) -> Result<Vec<String>, Error> {
+    fn list(&self, start: Option<i64>, limit: usize) -> Result<Vec<String>, Error> {
+        let Some(start) = start else {
+            let mut stmt = self.conn.prepare_cached(include_str!(
+                "../../sql/monitoring/support/history_latest.sql"
+            ))?;
+            let rows = stmt.query_map([], |row| row.get(0))?;
+            return Ok(rows.collect::<Result<Vec<String>, _>>()?);
+        };
         let mut stmt = self.conn.prepare_cached(include_str!(
             "../../sql/monitoring/support/history_list.sql"
         ))?;
-        let rows = stmt.query_map((after, limit.min(i64::MAX as usize) as i64), |row| {
+        let rows = stmt.query_map((start, limit.min(i64::MAX as usize) as i64), |row| {
             row.get(0)
         })?;
         Ok(rows.collect::<Result<Vec<String>, _>>()?)
@@ -81,12 +88,12 @@ impl Handler<Append> for MetricHistory {
     }
 }
 
-/// Up to `limit` records taken after `after` (Unix seconds), oldest first, as JSON
-/// text each.
+/// Up to `limit` records taken at or after `start` (Unix seconds), oldest first, as
+/// JSON text each; without `start`, the most recent record only (as 7.x answers).
 #[derive(Message)]
 #[rtype(result = "Result<Vec<String>, Error>")]
 pub struct ListRecords {
-    pub after: i64,
+    pub start: Option<i64>,
     pub limit: usize,
 }
 
@@ -94,7 +101,7 @@ impl Handler<ListRecords> for MetricHistory {
     type Result = Result<Vec<String>, Error>;
 
     fn handle(&mut self, msg: ListRecords, _: &mut SyncContext<Self>) -> Self::Result {
-        self.list(msg.after, msg.limit)
+        self.list(msg.start, msg.limit)
     }
 }
 
@@ -110,14 +117,19 @@ mod tests {
     }
 
     #[test]
-    fn records_come_back_oldest_first_after_start_and_limited() {
+    fn records_come_back_oldest_first_from_start_and_limited() {
         let (_dir, mut h) = history(3600);
         for at in [100, 200, 300] {
             h.append(at, &format!("{{\"at\":{at}}}")).unwrap();
         }
-        assert_eq!(h.list(i64::MIN, 50).unwrap().len(), 3);
-        assert_eq!(h.list(100, 50).unwrap(), ["{\"at\":200}", "{\"at\":300}"]);
-        assert_eq!(h.list(0, 1).unwrap(), ["{\"at\":100}"]);
+        assert_eq!(h.list(Some(0), 50).unwrap().len(), 3);
+        assert_eq!(
+            h.list(Some(200), 50).unwrap(),
+            ["{\"at\":200}", "{\"at\":300}"]
+        );
+        assert_eq!(h.list(Some(201), 50).unwrap(), ["{\"at\":300}"]);
+        assert_eq!(h.list(Some(0), 1).unwrap(), ["{\"at\":100}"]);
+        assert_eq!(h.list(None, 50).unwrap(), ["{\"at\":300}"]);
     }
 
     #[test]
@@ -127,6 +139,6 @@ mod tests {
             h.append(at, "{}").unwrap();
         }
         // 300 - 150 = 150: the record at 100 is gone.
-        assert_eq!(h.list(i64::MIN, 50).unwrap().len(), 2);
+        assert_eq!(h.list(Some(0), 50).unwrap().len(), 2);
     }
 }
