@@ -14,7 +14,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use actors::monitoring::registry::{Level, PROBES};
+use actors::monitoring::registry::{Level, OnDemand, PROBES};
 use common::*;
 use serde_json::Value;
 
@@ -115,8 +115,10 @@ const LOCK_MODES: [&str; 8] = [
     "access_exclusive",
 ];
 
-/// The columns of a probe's rows, as the spec examples (and the 7.x record) have
-/// them; delta probes also carry `measure_interval` (seconds, float).
+/// The columns of a probe's rows on demand, as the spec examples have them: the
+/// delta probes that answer their counters as read (xacts, blocks, bgwriter,
+/// temp_files_size_delta) have no `measure_interval`; wal_files, a change since
+/// the previous reading, has it (seconds, float).
 fn columns(name: &str) -> Vec<(String, T)> {
     let c = |cols: &[(&str, T)]| -> Vec<(String, T)> {
         cols.iter().map(|(k, t)| (k.to_string(), *t)).collect()
@@ -137,7 +139,6 @@ fn columns(name: &str) -> Vec<(String, T)> {
             ("dbname", T::Text),
             ("n_commit", T::Int),
             ("n_rollback", T::Int),
-            ("measure_interval", T::Float),
         ]),
         "locks" => {
             let mut cols = c(&[("dbname", T::Text), ("siread", T::Int)]);
@@ -152,7 +153,6 @@ fn columns(name: &str) -> Vec<(String, T)> {
             ("blks_read", T::Int),
             ("blks_hit", T::Int),
             ("hitmiss_ratio", T::Float),
-            ("measure_interval", T::Float),
         ]),
         "bgwriter" => c(&[
             ("checkpoints_timed", T::Int),
@@ -166,7 +166,6 @@ fn columns(name: &str) -> Vec<(String, T)> {
             ("buffers_backend_fsync", T::Int),
             ("buffers_alloc", T::Int),
             ("stats_reset", T::Text),
-            ("measure_interval", T::Float),
         ]),
         "db_size" => c(&[("dbname", T::Text), ("size", T::Int)]),
         "tblspc_size" => c(&[("spcname", T::Text), ("size", T::IntOrNull)]),
@@ -180,11 +179,7 @@ fn columns(name: &str) -> Vec<(String, T)> {
         ]),
         "replication_lag" => c(&[("lag", T::IntOrNull)]),
         "replication_connection" => c(&[("upstream", T::Text), ("connected", T::Int)]),
-        "temp_files_size_delta" => c(&[
-            ("dbname", T::Text),
-            ("size", T::Int),
-            ("measure_interval", T::Float),
-        ]),
+        "temp_files_size_delta" => c(&[("dbname", T::Text), ("size", T::Int)]),
         "heap_bloat" | "btree_bloat" => c(&[("dbname", T::Text), ("ratio", T::FloatOrNull)]),
         other => panic!("no expected shape for probe {other}: add it here"),
     };
@@ -217,11 +212,14 @@ fn assert_shape(pg: &PgCluster, name: &str, rows: &[Value]) {
     }
 }
 
-fn is_delta(name: &str) -> bool {
+/// Whether an on-demand call answers a change since the previous call (the first
+/// call then answers nothing), rather than counters as read.
+fn answers_changes(name: &str) -> bool {
     PROBES
         .iter()
         .find(|p| p.name == name)
-        .is_some_and(|p| p.delta.is_some())
+        .and_then(|p| p.delta.as_ref())
+        .is_some_and(|d| d.on_demand == OnDemand::Delta)
 }
 
 #[test]
@@ -238,7 +236,7 @@ fn every_sql_probe_runs_and_answers_the_spec_shape() {
     for name in &sql_probes {
         let first = probe(&agent, name);
         assert_shape(pg, name, &first);
-        if is_delta(name) {
+        if answers_changes(name) {
             // The first call of an unscheduled delta probe sets its baseline.
             assert!(first.is_empty(), "{name}: {first:?}");
             let second = probe(&agent, name);
@@ -345,7 +343,10 @@ fn sessions_count_the_sessions_the_test_keeps_open() {
     // An autovacuum worker may visit the database for a moment: compare with
     // pg_stat_activity read just before and just after.
     let states = [
-        ("active", "state = 'active'"),
+        (
+            "active",
+            "state = 'active' AND wait_event_type IS DISTINCT FROM 'Lock'",
+        ),
         ("idle", "state = 'idle'"),
         ("idle_in_xact", "state = 'idle in transaction'"),
         (
@@ -354,8 +355,8 @@ fn sessions_count_the_sessions_the_test_keeps_open() {
         ),
         ("fastpath", "state = 'fastpath function call'"),
         ("disabled", "state = 'disabled'"),
-        ("waiting", "wait_event_type = 'Lock'"),
-        ("no_priv", "state IS NULL"),
+        ("waiting", "state = 'active' AND wait_event_type = 'Lock'"),
+        ("no_priv", "query = '<insufficient privilege>'"),
     ];
     let activity = || -> Vec<i64> {
         states
@@ -462,10 +463,12 @@ fn locks_count_a_held_access_exclusive_lock_and_a_waiter() {
     });
     assert_eq!(int(&row, "access_exclusive"), 1, "{row}");
     assert_eq!(int(&row, "waiting_access_share"), 1, "{row}");
-    // The reader is a session waiting for a lock.
+    // The reader is a session waiting for a lock, not counted as active too
+    // (active and waiting split the active sessions, as 7.x counts them).
     let sessions = probe(&agent, "sessions");
     let s = row_of(&sessions, "mp_locks");
     assert_eq!(int(s, "waiting"), 1, "{s}");
+    assert_eq!(int(s, "active"), 0, "{s}");
     assert_eq!(int(s, "idle_in_xact"), 1, "{s}");
 
     // Zeros for a database nobody locks anything in.
@@ -495,29 +498,30 @@ fn stat_database(pg: &PgCluster, db: &str, column: &str) -> i64 {
     )
 }
 
-/// Runs a delta probe around `work`: answers the probe's row for `db` of the second
-/// call, and the ground-truth bounds of the counter's change between the two calls
-/// (read just after the first call and just before the second one, for the low
-/// bound; just before the first call and just after the second one, for the high).
-fn delta_around(
+/// Calls a counter probe (counters as read on demand) before and after `work`:
+/// answers the probe's rows for `db` of both calls, each checked to lie between
+/// the ground truth read with psql just before and just after the call (counters
+/// only grow).
+fn counters_around(
     pg: &PgCluster,
     agent: &Agent,
     name: &str,
     db: &str,
-    column: &str,
+    (column, stat_column): (&str, &str),
     work: impl FnOnce(),
-) -> (Value, i64, i64) {
-    let g0 = stat_database(pg, db, column);
-    assert!(
-        probe(agent, name).is_empty(),
-        "{name}: a first call sets the baseline"
-    );
-    let g1 = stat_database(pg, db, column);
+) -> (Value, Value) {
+    let call = || {
+        let low = stat_database(pg, db, stat_column);
+        let rows = probe(agent, name);
+        let high = stat_database(pg, db, stat_column);
+        let row = row_of(&rows, db).clone();
+        let value = int(&row, column);
+        assert!((low..=high).contains(&value), "{low} <= {row} <= {high}");
+        row
+    };
+    let before = call();
     work();
-    let g2 = stat_database(pg, db, column);
-    let rows = probe(agent, name);
-    let g3 = stat_database(pg, db, column);
-    (row_of(&rows, db).clone(), g2 - g1, g3 - g0)
+    (before, call())
 }
 
 #[test]
@@ -527,31 +531,38 @@ fn xacts_count_the_commits_and_rollbacks_made_between_two_calls() {
     let agent = agent(pg, "*");
     let commits = 5;
     let rollbacks = 3;
-    let before = stat_database(pg, "mp_xacts", "xact_rollback");
-    let (row, low, high) = delta_around(pg, &agent, "xacts", "mp_xacts", "xact_commit", || {
-        let base = stat_database(pg, "mp_xacts", "xact_commit");
-        for _ in 0..commits {
-            pg.psql("mp_xacts", "SELECT 1");
-        }
-        for _ in 0..rollbacks {
-            pg.psql("mp_xacts", "BEGIN; SELECT 1; ROLLBACK");
-        }
-        // A backend reports its counters when it exits, a moment after psql does.
-        wait_until(WAIT, "the commits to reach the statistics", || {
-            stat_database(pg, "mp_xacts", "xact_commit") >= base + commits
-                && stat_database(pg, "mp_xacts", "xact_rollback") >= before + rollbacks
-        });
-    });
-    let n_commit = int(&row, "n_commit");
-    assert!(n_commit >= commits, "{row}");
-    assert!((low..=high).contains(&n_commit), "{low} <= {row} <= {high}");
-    let n_rollback = int(&row, "n_rollback");
-    let after = stat_database(pg, "mp_xacts", "xact_rollback");
-    assert!(
-        n_rollback >= rollbacks && n_rollback <= after - before,
-        "{row}"
+    let (before, after) = counters_around(
+        pg,
+        &agent,
+        "xacts",
+        "mp_xacts",
+        ("n_commit", "xact_commit"),
+        || {
+            let commits_base = stat_database(pg, "mp_xacts", "xact_commit");
+            let rollbacks_base = stat_database(pg, "mp_xacts", "xact_rollback");
+            for _ in 0..commits {
+                pg.psql("mp_xacts", "SELECT 1");
+            }
+            for _ in 0..rollbacks {
+                pg.psql("mp_xacts", "BEGIN; SELECT 1; ROLLBACK");
+            }
+            // A backend reports its counters when it exits, a moment after psql does.
+            wait_until(WAIT, "the transactions to reach the statistics", || {
+                stat_database(pg, "mp_xacts", "xact_commit") >= commits_base + commits
+                    && stat_database(pg, "mp_xacts", "xact_rollback") >= rollbacks_base + rollbacks
+            });
+        },
     );
-    assert!(row["measure_interval"].as_f64().unwrap() > 0.0, "{row}");
+    assert!(
+        int(&after, "n_commit") - int(&before, "n_commit") >= commits,
+        "{before} then {after}"
+    );
+    let rolled_back = int(&after, "n_rollback") - int(&before, "n_rollback");
+    assert!(rolled_back >= rollbacks, "{before} then {after}");
+    assert!(
+        int(&after, "n_rollback") <= stat_database(pg, "mp_xacts", "xact_rollback"),
+        "{after}"
+    );
 }
 
 #[test]
@@ -563,20 +574,25 @@ fn blocks_report_reads_and_hits_between_two_calls_and_their_ratio() {
         "CREATE TABLE t AS SELECT g AS a FROM generate_series(1, 50000) g",
     );
     let agent = agent(pg, "*");
-    let (row, low, high) = delta_around(pg, &agent, "blocks", "mp_blocks", "blks_hit", || {
-        let base = stat_database(pg, "mp_blocks", "blks_hit");
-        pg.psql("mp_blocks", "SELECT count(*) FROM t");
-        wait_until(WAIT, "the hits to reach the statistics", || {
-            stat_database(pg, "mp_blocks", "blks_hit") > base
-        });
-    });
+    let (before, row) = counters_around(
+        pg,
+        &agent,
+        "blocks",
+        "mp_blocks",
+        ("blks_hit", "blks_hit"),
+        || {
+            let base = stat_database(pg, "mp_blocks", "blks_hit");
+            pg.psql("mp_blocks", "SELECT count(*) FROM t");
+            wait_until(WAIT, "the hits to reach the statistics", || {
+                stat_database(pg, "mp_blocks", "blks_hit") > base
+            });
+        },
+    );
     let hit = int(&row, "blks_hit");
     let read = int(&row, "blks_read");
-    assert!(
-        hit > 0 && (low..=high).contains(&hit),
-        "{low} <= {row} <= {high}"
-    );
-    assert!(read >= 0, "{row}");
+    assert!(hit > int(&before, "blks_hit"), "{before} then {row}");
+    assert!(read >= int(&before, "blks_read"), "{before} then {row}");
+    // The ratio of the counters as read (the history's is over each interval).
     let ratio = row["hitmiss_ratio"].as_f64().unwrap();
     let expected = hit as f64 / (hit + read) as f64 * 100.0;
     assert!((ratio - expected).abs() < 1e-9, "{row}");
@@ -588,12 +604,12 @@ fn temp_files_size_delta_counts_the_bytes_a_sort_spilled() {
     let pg = PgCluster::shared();
     pg.fresh_db("mp_temp");
     let agent = agent(pg, "*");
-    let (row, low, high) = delta_around(
+    let (before, after) = counters_around(
         pg,
         &agent,
         "temp_files_size_delta",
         "mp_temp",
-        "temp_bytes",
+        ("size", "temp_bytes"),
         || {
             let base = stat_database(pg, "mp_temp", "temp_bytes");
             pg.psql(
@@ -607,10 +623,9 @@ fn temp_files_size_delta_counts_the_bytes_a_sort_spilled() {
             });
         },
     );
-    let size = int(&row, "size");
     assert!(
-        size > 0 && (low..=high).contains(&size),
-        "{low} <= {row} <= {high}"
+        int(&after, "size") > int(&before, "size"),
+        "{before} then {after}"
     );
 }
 
@@ -619,17 +634,19 @@ fn bgwriter_answers_the_counters_of_pg_stat_bgwriter() {
     let pg = PgCluster::shared();
     let agent = agent(pg, "*");
     let alloc = || psql_int(pg, "postgres", "SELECT buffers_alloc FROM pg_stat_bgwriter");
+    // On demand, the counters as read (the spec's example): between the values
+    // psql reads just before and just after.
     let before = alloc();
-    assert!(
-        probe(&agent, "bgwriter").is_empty(),
-        "the first call sets the baseline"
-    );
     let rows = probe(&agent, "bgwriter");
     let after = alloc();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let row = &rows[0];
     assert_shape(pg, "bgwriter", &rows);
-    assert!(int(row, "buffers_alloc") <= after - before, "{row}");
+    let allocated = int(row, "buffers_alloc");
+    assert!(
+        (before..=after).contains(&allocated),
+        "{before} <= {row} <= {after}"
+    );
     let reset = pg.psql("postgres", "SELECT stats_reset::text FROM pg_stat_bgwriter");
     assert_eq!(row["stats_reset"], reset.as_str(), "{row}");
     for (k, v) in row.as_object().unwrap() {
@@ -851,11 +868,7 @@ fn dbnames_restricts_the_rows_to_the_configured_databases() {
         "heap_bloat",
         "btree_bloat",
     ] {
-        let mut rows = probe(&agent, name);
-        if is_delta(name) {
-            assert!(rows.is_empty(), "{name}: {rows:?}");
-            rows = probe(&agent, name);
-        }
+        let rows = probe(&agent, name);
         assert_eq!(
             dbnames_of(&rows),
             BTreeSet::from(["mp_only".to_string()]),
@@ -865,7 +878,6 @@ fn dbnames_restricts_the_rows_to_the_configured_databases() {
     }
     // Instance-wide probes are not filtered.
     assert!(probe(&agent, "tblspc_size").len() >= 2);
-    assert!(probe(&agent, "bgwriter").is_empty());
     assert_eq!(probe(&agent, "bgwriter").len(), 1);
 }
 

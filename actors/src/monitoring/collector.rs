@@ -5,11 +5,14 @@
 //! runs a probe on demand (GET /monitoring/probe/<name>) and keeps the latest run
 //! for /metrics.
 //!
-//! It owns the delta baselines. An on-demand call of a scheduled probe reports
-//! the change since the collector's last run without moving that baseline (the
-//! history must not lose what an on-demand call saw); an unscheduled probe keeps
-//! its own baseline, moved by each on-demand call. A probe that fails is logged
-//! (once until it works again) and its list stays empty; the others are kept.
+//! It owns the delta baselines. On demand, a delta probe answers as its registry
+//! line says (`OnDemand`): its counters as read (xacts, blocks, bgwriter,
+//! temp_files_size_delta, as the spec examples and 7.x), or the change since a
+//! previous reading (cpu, process, wal_files): for a scheduled probe, since the
+//! collector's last run, without moving that baseline (the history must not lose
+//! what an on-demand call saw); for an unscheduled one, since the previous call.
+//! A probe that fails is logged (once until it works again) and its list stays
+//! empty; the others are kept.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -23,7 +26,7 @@ use super::delta::{diff, Baselines, Reading};
 use super::host_probes;
 use super::metric_history::{Append, MetricHistory};
 use super::record::{self, InstanceNames};
-use super::registry::{Level, Probe};
+use super::registry::{Delta, Level, OnDemand, Probe};
 use super::row::{host_datetime, pg_datetime, record_row_datetime, Row};
 use super::runner::{Outcome, Runner};
 use crate::error::Error;
@@ -229,6 +232,14 @@ fn deltas(
     out
 }
 
+/// A delta probe's rows as read, with the columns derived from its counters.
+fn counters(delta: &Delta, mut rows: Vec<Row>) -> Vec<Row> {
+    if let Some(derive) = delta.derive {
+        rows.iter_mut().for_each(derive);
+    }
+    rows
+}
+
 impl Actor for Collector {
     type Context = Context<Self>;
 
@@ -274,13 +285,18 @@ impl Handler<RunProbe> for Collector {
                         "probe" => probe.name, "database" => dbname, "error" => why);
                 }
                 let rows = outcome?;
-                let scheduled = act.is_scheduled(probe);
-                let baselines = if scheduled {
-                    &mut act.periodic
-                } else {
-                    &mut act.on_demand
+                let mut rows = match &probe.delta {
+                    Some(delta) if delta.on_demand == OnDemand::Counters => counters(delta, rows),
+                    _ => {
+                        let scheduled = act.is_scheduled(probe);
+                        let baselines = if scheduled {
+                            &mut act.periodic
+                        } else {
+                            &mut act.on_demand
+                        };
+                        deltas(probe, baselines, started, &rows, !scheduled)
+                    }
                 };
-                let mut rows = deltas(probe, baselines, started, &rows, !scheduled);
                 let datetime = Value::from(match probe.level {
                     Level::Host => host_datetime(at),
                     _ if HOST_DATETIME_SQL_PROBES.contains(&probe.name) => host_datetime(at),

@@ -89,6 +89,7 @@ fn subtract(now: &Value, before: &Value) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::registry::OnDemand;
     use super::*;
     use serde_json::json;
     use std::time::Duration;
@@ -97,6 +98,7 @@ mod tests {
         key: &["dbname"],
         columns: &["n_commit", "n_rollback"],
         derive: None,
+        on_demand: OnDemand::Counters,
     };
 
     fn row(v: Value) -> Row {
@@ -166,6 +168,7 @@ mod tests {
                 let hit = r["hit"].as_f64().unwrap();
                 r.insert("double".into(), float(hit * 2.0));
             }),
+            on_demand: OnDemand::Counters,
         };
         let t0 = Instant::now();
         let reading = Reading::new(&BLOCKS, t0, &[row(json!({"hit": 1.5}))]);

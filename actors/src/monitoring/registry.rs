@@ -30,6 +30,19 @@ pub struct Variant {
     pub text: &'static str,
 }
 
+/// What an on-demand call (GET /monitoring/probe/<name>) answers for a delta
+/// probe, as temboard agent 7.x and the spec examples do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDemand {
+    /// The counters as read, cumulative, without `measure_interval` (the spec's
+    /// xacts, blocks and bgwriter examples: 7.x computed those deltas in the
+    /// collector only).
+    Counters,
+    /// The change since the previous reading, with `measure_interval` (the spec's
+    /// cpu, process and wal_files examples).
+    Delta,
+}
+
 /// Counters reported as the change since the probe's previous run.
 #[derive(Debug)]
 pub struct Delta {
@@ -37,8 +50,10 @@ pub struct Delta {
     pub key: &'static [&'static str],
     /// Counter columns: the row reports `now - previous`, plus `measure_interval`.
     pub columns: &'static [&'static str],
-    /// Columns computed from the deltas (e.g. a ratio), after subtraction.
+    /// Columns computed from the counters (e.g. a ratio), after subtraction.
     pub derive: Option<fn(&mut Row)>,
+    /// What an on-demand call answers.
+    pub on_demand: OnDemand,
 }
 
 #[derive(Debug)]
@@ -130,6 +145,7 @@ pub static PROBES: &[Probe] = &[
             key: &["dbname"],
             columns: &["n_commit", "n_rollback"],
             derive: None,
+            on_demand: OnDemand::Counters,
         }),
     ),
     instance("locks", sql_list!["locks.sql"], None),
@@ -140,6 +156,7 @@ pub static PROBES: &[Probe] = &[
             key: &["dbname"],
             columns: &["blks_read", "blks_hit"],
             derive: Some(hitmiss_ratio),
+            on_demand: OnDemand::Counters,
         }),
     ),
     Probe {
@@ -162,6 +179,7 @@ pub static PROBES: &[Probe] = &[
                 "buffers_alloc",
             ],
             derive: None,
+            on_demand: OnDemand::Counters,
         }),
         default_on: true,
     },
@@ -185,6 +203,7 @@ pub static PROBES: &[Probe] = &[
                 "time_steal",
             ],
             derive: None,
+            on_demand: OnDemand::Delta,
         }),
     ),
     host(
@@ -193,6 +212,7 @@ pub static PROBES: &[Probe] = &[
             key: &[],
             columns: &["forks", "context_switches"],
             derive: None,
+            on_demand: OnDemand::Delta,
         }),
     ),
     host("memory", None),
@@ -212,6 +232,7 @@ pub static PROBES: &[Probe] = &[
             key: &[],
             columns: &["written_size"],
             derive: None,
+            on_demand: OnDemand::Delta,
         }),
         default_on: true,
     },
@@ -231,6 +252,7 @@ pub static PROBES: &[Probe] = &[
             key: &["dbname"],
             columns: &["size"],
             derive: None,
+            on_demand: OnDemand::Counters,
         }),
     ),
     Probe {
