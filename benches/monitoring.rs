@@ -10,8 +10,8 @@
 //! that a run fits in its time box). It
 //! reports, per case, the wall time of a run (from the collector's own
 //! `took_ms` log line: probes, record building and the durable write) as p50 and max,
-//! and the agent's CPU time (user + system from /proc/<pid>/stat) per run, averaged
-//! over the runs.
+//! the agent's CPU time (user + system from /proc/<pid>/stat) per run, averaged
+//! over the runs, and the agent's resident memory after them.
 //!
 //! Run: `cargo bench --bench monitoring` (about 3 minutes on 2 cores). Without
 //! `--bench` on the command line it runs a smoke pass (1 and 3 databases, 2 runs).
@@ -48,6 +48,16 @@ fn clock_ticks() -> u64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100)
+}
+
+/// The agent's resident memory (VmRSS of /proc/<pid>/status).
+fn rss(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .map(|l| l.trim_start_matches("VmRSS:").trim().to_string())
+        .unwrap_or_else(|| "?".to_string())
 }
 
 /// Wall times of the collector runs the agent logged so far.
@@ -115,7 +125,7 @@ fn case(pg: &PgCluster, databases: usize, probes: &str, runs: usize) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "{databases:>3} databases, {:<13} run wall p50={:>7.1} ms max={:>7.1} ms   \
-         agent CPU per run={:>6.1} ms   ({runs} runs in {:.1} s)",
+         agent CPU per run={:>6.1} ms   RSS {}   ({runs} runs in {:.1} s)",
         if probes == "*" {
             "default probes"
         } else {
@@ -124,6 +134,7 @@ fn case(pg: &PgCluster, databases: usize, probes: &str, runs: usize) {
         ms(times[times.len() / 2]),
         ms(*times.last().unwrap()),
         ms(cpu) / runs as f64,
+        rss(agent.pid()),
         elapsed.as_secs_f64(),
     );
     agent.terminate();

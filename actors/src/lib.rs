@@ -14,7 +14,8 @@
 //! - `agent_status`: start and reload times of the agent.
 //! - `store`: the embedded SQLite database in `home` (what survives a restart).
 //! - `users`: the users file and password hashes (pure functions).
-//! - `host`: pure functions over /proc (CPU times, memory, load, OS, host name).
+//! - `host`: pure functions over /proc and statvfs (CPU times, memory, load, processes,
+//!   filesystems, IP addresses, OS, host name).
 //! - `sql_quote`: identifier and literal quoting, for statements without parameters.
 //! - `error`: the error of every actor reply, with context.
 //!

@@ -256,6 +256,10 @@ impl Actor for Collector {
             }));
         }
         if self.settings.periodic {
+            let probes: Vec<&str> = self.settings.scheduled.iter().map(|p| p.name).collect();
+            slog::info!(self.log, "monitoring: collector started";
+                "interval_s" => self.settings.interval.as_secs(),
+                "probes" => probes.join(","));
             ctx.run_later(Duration::ZERO, |act, ctx| act.run(ctx));
             ctx.run_interval(self.settings.interval, |act, ctx| act.run(ctx));
         }
