@@ -403,6 +403,15 @@ fn postgresql_down_keeps_host_probes_and_records_coming() {
     assert!(!down["data"]["memory"].as_array().unwrap().is_empty());
     assert!(down["data"]["db_size"].as_array().unwrap().is_empty());
 
+    // Said once for all PostgreSQL probes, not once per probe and run.
+    let told = |what: &str| agent.log().lines().filter(|l| l.contains(what)).count();
+    wait_records(&agent, all_records(&agent).len() + 2);
+    assert_eq!(
+        told("PostgreSQL probes skipped until PostgreSQL answers"),
+        1
+    );
+    assert_eq!(told("probe failed"), 0, "{}", agent.log());
+
     pg.start_again();
     wait_until(Duration::from_secs(30), "db_size after restart", || {
         agent
@@ -410,6 +419,11 @@ fn postgresql_down_keeps_host_probes_and_records_coming() {
             .status
             == 200
     });
+    wait_until(
+        Duration::from_secs(30),
+        "the collector to see it back",
+        || told("PostgreSQL answers the probes again") == 1,
+    );
 }
 
 #[test]

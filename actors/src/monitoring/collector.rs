@@ -70,6 +70,9 @@ pub struct Collector {
     failing: HashSet<&'static str>,
     /// Databases the last periodic run skipped, and why (logged when they change).
     skipped_databases: BTreeMap<String, String>,
+    /// Whether the last periodic run found PostgreSQL unreachable (logged when it
+    /// changes).
+    pg_unreachable: bool,
 }
 
 impl Collector {
@@ -90,6 +93,7 @@ impl Collector {
             latest: None,
             failing: HashSet::new(),
             skipped_databases: BTreeMap::new(),
+            pg_unreachable: false,
         }
     }
 
@@ -178,6 +182,28 @@ impl Collector {
         self.skipped_databases = now;
     }
 
+    /// Logs when PostgreSQL stops answering the probes, and when it answers again:
+    /// once, not once per probe and run.
+    fn note_postgresql(&mut self, outcomes: &BTreeMap<&'static str, Outcome>) {
+        let unreachable = outcomes.values().find_map(|o| match o {
+            Err(e @ Error::PgUnreachable(_)) => Some(e),
+            _ => None,
+        });
+        match (unreachable, self.pg_unreachable) {
+            (Some(e), false) => {
+                slog::warn!(self.log,
+                    "monitoring: PostgreSQL probes skipped until PostgreSQL answers";
+                    "error" => %e);
+                self.pg_unreachable = true;
+            }
+            (None, true) => {
+                slog::info!(self.log, "monitoring: PostgreSQL answers the probes again");
+                self.pg_unreachable = false;
+            }
+            _ => {}
+        }
+    }
+
     /// Applies deltas and `datetime` to a periodic run's outcomes; logs failures.
     fn finish(
         &mut self,
@@ -187,6 +213,7 @@ impl Collector {
     ) -> BTreeMap<&'static str, Vec<Row>> {
         let datetime = Value::from(record_row_datetime(at));
         let mut data = BTreeMap::new();
+        self.note_postgresql(outcomes);
         for probe in self.settings.scheduled.clone() {
             let Some(outcome) = outcomes.get(probe.name) else {
                 continue;
@@ -202,6 +229,8 @@ impl Collector {
                     }
                     data.insert(probe.name, rows);
                 }
+                // Told once for all PostgreSQL probes (note_postgresql).
+                Err(Error::PgUnreachable(_)) => {}
                 Err(e) => {
                     if self.failing.insert(probe.name) {
                         slog::warn!(self.log, "monitoring: probe failed, its list stays empty";
