@@ -149,7 +149,7 @@ const CPU: &str = "CPU time spent by this CPU in each mode since boot (/proc/sta
 pub static EXPORTS: &[Export] = &[
     // sessions: what the backends of each database are doing now.
     gauge("sessions", "active", "temboard_sessions_active",
-        "Sessions of this database running a query (pg_stat_activity state active)."),
+        "Sessions of this database running a query and not waiting for a lock (state active; see temboard_sessions_waiting)."),
     gauge("sessions", "idle", "temboard_sessions_idle",
         "Sessions of this database connected and waiting for a command (state idle)."),
     gauge("sessions", "idle_in_xact", "temboard_sessions_idle_in_transaction",
@@ -161,7 +161,7 @@ pub static EXPORTS: &[Export] = &[
     gauge("sessions", "disabled", "temboard_sessions_disabled",
         "Sessions of this database whose activity tracking is disabled (track_activities off)."),
     gauge("sessions", "waiting", "temboard_sessions_waiting",
-        "Sessions of this database waiting for a lock held by another session."),
+        "Sessions of this database running a query and waiting for a lock held by another session."),
     gauge("sessions", "no_priv", "temboard_sessions_no_privilege",
         "Sessions of this database whose state the agent's role is not allowed to see."),
     // xacts
