@@ -302,8 +302,11 @@ fn a_failing_probe_is_skipped_and_the_others_are_kept() {
     );
     let mut agent = Agent::prepare(
         pg,
+        // Only these databases: its heap_bloat visits must not add commits to the
+        // other tests' databases.
         monitoring(
-            "scheduler_interval = 1\nprobes = db_size, tblspc_size, wal_files, heap_bloat, memory",
+            "scheduler_interval = 1\ndbnames = postgres, tba_closed\n\
+             probes = db_size, tblspc_size, wal_files, heap_bloat, memory",
         ),
     );
     agent.write_config(
@@ -468,14 +471,14 @@ fn history_deltas_add_up_to_the_commits_made_between_runs() {
             counted >= 40
         },
     );
-    assert!(counted <= 85, "{counted}");
-    // Each psql session also commits its start-up transaction: 80, give or take
-    // a run in progress; a delta counted twice would be 160.
+    assert!(counted <= 90, "{counted}");
+    // Each psql session also commits its start-up transaction: 80, plus what an
+    // autovacuum worker may commit there; a delta counted twice would be 160.
     wait_until(Duration::from_secs(30), "the sessions' commits", || {
         counted = commits_in(&all_records(&agent)) - counted_before;
         counted >= 80
     });
-    assert!(counted <= 85, "{counted}");
+    assert!(counted <= 90, "{counted}");
     for r in all_records(&agent) {
         for x in r["data"]["xacts"].as_array().unwrap() {
             assert!(x["measure_interval"].as_f64().unwrap() > 0.0, "{x}");
