@@ -104,6 +104,18 @@ fn has_type(v: &Value, t: T) -> bool {
     }
 }
 
+/// The probes whose rows are per database (`dbname`).
+const PER_DATABASE_ROWS: [&str; 8] = [
+    "sessions",
+    "xacts",
+    "locks",
+    "blocks",
+    "db_size",
+    "temp_files_size_delta",
+    "heap_bloat",
+    "btree_bloat",
+];
+
 const LOCK_MODES: [&str; 8] = [
     "access_share",
     "row_share",
@@ -245,16 +257,7 @@ fn every_sql_probe_runs_and_answers_the_spec_shape() {
         }
     }
     // Per-database probes cover the test's database.
-    for name in [
-        "sessions",
-        "xacts",
-        "locks",
-        "blocks",
-        "db_size",
-        "temp_files_size_delta",
-        "heap_bloat",
-        "btree_bloat",
-    ] {
+    for name in PER_DATABASE_ROWS {
         let rows = probe(&agent, name);
         assert!(
             rows.iter().any(|r| r["dbname"] == "mp_sweep"),
@@ -858,16 +861,7 @@ fn dbnames_restricts_the_rows_to_the_configured_databases() {
     pg.fresh_db("mp_only");
     pg.fresh_db("mp_other");
     let agent = agent(pg, "mp_only");
-    for name in [
-        "sessions",
-        "xacts",
-        "locks",
-        "blocks",
-        "db_size",
-        "temp_files_size_delta",
-        "heap_bloat",
-        "btree_bloat",
-    ] {
+    for name in PER_DATABASE_ROWS {
         let rows = probe(&agent, name);
         assert_eq!(
             dbnames_of(&rows),
