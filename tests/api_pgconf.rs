@@ -315,7 +315,6 @@ fn malformed_bodies() {
     res.error();
     let cases = [
         (json!({}), "settings"),
-        (json!({ "settings": [] }), "settings"),
         (json!({ "settings": "work_mem" }), "settings"),
         (
             json!([{ "name": "work_mem", "setting": "8MB" }]),
@@ -333,6 +332,27 @@ fn malformed_bodies() {
         assert_eq!(res.status, 406, "{body}");
         assert_eq!(res.error(), format!("Parameter '{field}' is malformed."));
     }
+}
+
+#[test]
+fn an_empty_list_of_settings_changes_nothing() {
+    let (pg, _turn) = changing();
+    let agent = Agent::start(pg);
+    let session = agent.login();
+    let auto_before = auto_conf(pg);
+    let loaded_before = pg.psql("postgres", "SELECT pg_conf_load_time()");
+    let logged_before = notifications(&agent, &session);
+    let res = agent.post_as("/pgconf/configuration", &session, &json!({ "settings": [] }));
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json(), json!({ "settings": [] }));
+    assert_eq!(res.header("Access-Control-Allow-Origin"), Some("*"));
+    assert_eq!(auto_conf(pg), auto_before);
+    assert_eq!(
+        pg.psql("postgres", "SELECT pg_conf_load_time()"),
+        loaded_before,
+        "no reload"
+    );
+    assert_eq!(notifications(&agent, &session), logged_before);
 }
 
 #[test]

@@ -740,3 +740,79 @@ fn the_1_11_statement_reads_split_io_times_and_merges_nested_executions() {
         (1.0, 0.5, 0.25, 0.125)
     );
 }
+
+/// Every row names its role and database with strings.
+fn assert_names_are_strings(body: &Value) {
+    for row in rows(body) {
+        assert!(
+            row["datname"].is_string() && row["rolname"].is_string(),
+            "{row}"
+        );
+    }
+}
+
+#[test]
+fn statements_of_a_dropped_database_or_role_are_left_out() {
+    let pg = PgCluster::shared();
+    let home = "stmt_home";
+    let agent = setup(pg, home, true);
+    let doomed = "stmt_doomed";
+    pg.fresh_db(doomed);
+    pg.psql(doomed, "CREATE TABLE doomed_db_t (i int)");
+    run_times(pg, doomed, "SELECT count(*) FROM doomed_db_t", 2);
+    let doomed_oid = pg.psql(
+        "postgres",
+        &format!("SELECT oid FROM pg_database WHERE datname = '{doomed}'"),
+    );
+    pg.psql(
+        home,
+        "DROP ROLE IF EXISTS stmt_doomed_role; CREATE ROLE stmt_doomed_role; \
+         CREATE TABLE doomed_role_t (i int); GRANT SELECT ON doomed_role_t TO stmt_doomed_role",
+    );
+    pg.psql(
+        home,
+        "SET ROLE stmt_doomed_role; SELECT count(*) FROM doomed_role_t; RESET ROLE",
+    );
+    let role_oid = pg.psql(
+        "postgres",
+        "SELECT oid FROM pg_roles WHERE rolname = 'stmt_doomed_role'",
+    );
+
+    let before = statements(&agent, "");
+    assert_eq!(selects_on(&before, doomed, "doomed_db_t").len(), 1, "{before}");
+    let role_rows: Vec<&Value> = rows(&before)
+        .iter()
+        .filter(|r| r["rolname"] == "stmt_doomed_role")
+        .collect();
+    assert!(!role_rows.is_empty(), "{before}");
+    let at = before["snapshot_datetime"].as_str().unwrap().to_string();
+
+    pg.psql("postgres", &format!("DROP DATABASE {doomed} WITH (FORCE)"));
+    pg.psql(
+        home,
+        "DROP TABLE doomed_role_t; DROP OWNED BY stmt_doomed_role; DROP ROLE stmt_doomed_role",
+    );
+    // Ground truth: pg_stat_statements keeps the entries of both.
+    let kept = pg.psql(
+        home,
+        &format!(
+            "SELECT count(*) > 0 AND bool_or(dbid = {doomed_oid}) AND bool_or(userid = {role_oid}) \
+             FROM pg_stat_statements WHERE dbid = {doomed_oid} OR userid = {role_oid}"
+        ),
+    );
+    assert_eq!(kept, "t", "pg_stat_statements still holds them");
+
+    for params in [String::new(), format!("&since={}", encode(&at))] {
+        let body = statements(&agent, &params);
+        assert_names_are_strings(&body);
+        let gone: Vec<&Value> = rows(&body)
+            .iter()
+            .filter(|r| {
+                r["dbid"].to_string() == doomed_oid || r["userid"].to_string() == role_oid
+            })
+            .collect();
+        assert!(gone.is_empty(), "{params}: {gone:?}");
+    }
+    // The other statements are still answered.
+    assert!(!rows(&statements(&agent, "")).is_empty());
+}

@@ -120,14 +120,15 @@ fn name_filter(value: &str) -> Option<String> {
     (!value.is_empty() && !value.contains('\0')).then(|| value.to_string())
 }
 
-/// `pids`: a non-empty list of at most `MAX_PIDS` positive integers that fit a
-/// PostgreSQL pid (int4). Duplicates are answered once, in the order given.
+/// `pids`: a list of at most `MAX_PIDS` positive integers that fit a PostgreSQL pid
+/// (int4); an empty list is valid and signals nothing (resolutions). Duplicates are
+/// answered once, in the order given.
 fn pids(body: &[u8]) -> Result<Vec<i32>, ApiError> {
     let body = json_object(body, "pids")?;
     let list = body
         .get("pids")
         .and_then(Value::as_array)
-        .filter(|l| !l.is_empty() && l.len() <= MAX_PIDS)
+        .filter(|l| l.len() <= MAX_PIDS)
         .ok_or_else(|| ApiError::malformed("pids"))?;
     let mut pids: Vec<i32> = Vec::with_capacity(list.len());
     for value in list {
@@ -150,6 +151,9 @@ async fn signal(
     state: &AppState,
 ) -> Result<Vec<(i32, bool)>, ApiError> {
     let pids = pids(body)?;
+    if pids.is_empty() {
+        return Ok(Vec::new());
+    }
     let results = state
         .actors
         .activity
@@ -238,6 +242,7 @@ mod tests {
     #[test]
     fn pids_accepted() {
         assert_eq!(pids(br#"{"pids": [3, 1, 3]}"#).unwrap(), [3, 1]);
+        assert!(pids(br#"{"pids": []}"#).unwrap().is_empty());
         let many: Vec<u32> = (1..=1000).collect();
         let body = json!({ "pids": many }).to_string();
         assert_eq!(pids(body.as_bytes()).unwrap().len(), 1000);
@@ -251,7 +256,6 @@ mod tests {
         for body in [
             "{}",
             "[1]",
-            r#"{"pids": []}"#,
             r#"{"pids": 12}"#,
             r#"{"pids": "12"}"#,
             r#"{"pids": ["12"]}"#,

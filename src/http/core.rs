@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/profile").route(web::get().to(profile)))
         .service(web::resource("/discover").route(web::get().to(discover)))
         .service(web::resource("/status").route(web::get().to(status)))
+        .service(web::resource("/status/postgres").route(web::get().to(postgres_status)))
         .service(web::resource("/notifications").route(web::get().to(notifications)));
 }
 
@@ -95,11 +96,31 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(json!({ "logout": true })))
 }
 
-async fn profile(session: Session) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "username": session.username,
-        "role": session.role.as_str(),
-    }))
+/// The spec's `{"username"}`; `?role=true` adds the user's role (`admin` or
+/// `read`), which the spec's object does not carry.
+async fn profile(session: Session, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut body = json!({ "username": session.username });
+    if opt_in(&req, "role")? {
+        body["role"] = json!(session.role.as_str());
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Whether the query string asks for `name=true`: absent or `false` is no; any
+/// other value, or the parameter twice, is malformed.
+fn opt_in(req: &HttpRequest, name: &str) -> Result<bool, ApiError> {
+    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|_| ApiError::malformed(name))?;
+    let mut values = query.iter().filter(|(key, _)| key == name);
+    let answer = match values.next().map(|(_, v)| v.as_str()) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::malformed(name)),
+    };
+    if values.next().is_some() {
+        return Err(ApiError::malformed(name));
+    }
+    Ok(answer)
 }
 
 async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -121,17 +142,13 @@ async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         "memory_size": state.host.memory_size,
         "pg_port": pg.map(|p| p.port),
         "pg_version": pg.map(|p| p.version.clone()),
-        "pg_version_summary": pg.map(|p| p.version_summary()),
         "pg_data": pg.map(|p| p.data_directory.clone()),
-        "pg_block_size": pg.map(|p| p.block_size),
         "plugins": state.plugins,
     })))
 }
 
 async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let times = state.actors.agent.send(GetAgentTimes).await?;
-    // PgSupervisor answers this at once, even while a control action runs.
-    let pg = state.actors.pg.send(GetInstanceState).await?;
     Ok(HttpResponse::Ok().json(json!({
         "pid": std::process::id(),
         "user": state.os_user,
@@ -139,10 +156,18 @@ async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         "reload_datetime": times.reloaded.format(DATETIME_FORMAT).to_string(),
         "version": env!("CARGO_PKG_VERSION"),
         "configfile": state.config_file.display().to_string(),
-        "postgres": {
-            "state": pg.state.as_str(),
-            "since": pg.since.format(DATETIME_FORMAT).to_string(),
-        },
+    })))
+}
+
+/// `GET /status/postgres`: the instance's state as the agent sees it (`up`,
+/// `down`, `starting`, `stopping`, `unknown`) and since when. No authentication,
+/// like /status.
+async fn postgres_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // PgSupervisor answers this at once, even while a control action runs.
+    let pg = state.actors.pg.send(GetInstanceState).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "state": pg.state.as_str(),
+        "since": pg.since.format(DATETIME_FORMAT).to_string(),
     })))
 }
 

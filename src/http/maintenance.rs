@@ -18,7 +18,9 @@ use crate::config::Config;
 use actors::maintenance::browse::{Page, MAX_ROWS};
 use actors::maintenance::browser::{BrowseDatabase, BrowseInstance, BrowseSchema, BrowseTable};
 use actors::maintenance::cron_schedule;
-use actors::maintenance::maintenance_scheduler::{Cancel, ListTasks, Object, Schedule, When};
+use actors::maintenance::maintenance_scheduler::{
+    Cancel, GetTask, ListAllTasks, ListTasks, Object, Schedule, When,
+};
 use actors::maintenance::task::{parse_datetime, parse_mode, valid_id, Operation, VacuumOption};
 use actors::sql_quote::valid_name;
 
@@ -41,6 +43,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let post = |path: &str| web::resource(path.replace("{OP}", OP)).guard(guard::Post());
     let delete = |path: &str| web::resource(path.replace("{OP}", OP)).guard(guard::Delete());
     cfg.service(get("/maintenance").to(instance))
+        // Before `/maintenance/{db}`: a database named `tasks` is browsed through
+        // `/maintenance/tasks` no more (docs/maintenance.md).
+        .service(get("/maintenance/tasks").to(tasks))
+        .service(get("/maintenance/tasks/{id}").to(task))
         .service(get("/maintenance/{OP}/scheduled").to(list_all))
         .service(delete("/maintenance/{OP}/{id}").to(cancel))
         .service(get("/maintenance/{db}").to(database))
@@ -337,6 +343,40 @@ async fn list_table(
         table: (op != Operation::Reindex).then_some(table),
     };
     list(&state, msg).await
+}
+
+/// `GET /maintenance/tasks`: every task with its details, newest first.
+async fn tasks(
+    _: SessionOrKey,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page(&req)?;
+    let msg = ListAllTasks {
+        limit: usize::try_from(page.limit).unwrap_or(usize::MAX),
+        offset: usize::try_from(page.offset).unwrap_or(usize::MAX),
+    };
+    let tasks = state.actors.maintenance.scheduler.send(msg).await?;
+    Ok(HttpResponse::Ok().json(tasks))
+}
+
+/// `GET /maintenance/tasks/<id>`: one task with its details.
+async fn task(
+    _: SessionOrKey,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    if !valid_id(&id) {
+        return Err(ApiError::malformed("id"));
+    }
+    let task = state
+        .actors
+        .maintenance
+        .scheduler
+        .send(GetTask { id })
+        .await??;
+    Ok(HttpResponse::Ok().json(task))
 }
 
 async fn cancel(

@@ -101,13 +101,13 @@ fn value_text(value: &Value) -> Option<String> {
     }
 }
 
-/// `{"settings": [{"name": ..., "setting": ...}, ...]}`, at least one item.
+/// `{"settings": [{"name": ..., "setting": ...}, ...]}`; an empty list is valid
+/// and changes nothing (resolutions).
 fn parse_items(body: &[u8]) -> Result<Vec<NewValue>, ApiError> {
     let body = json_object(body, "settings")?;
     let items = body
         .get("settings")
         .and_then(Value::as_array)
-        .filter(|items| !items.is_empty())
         .ok_or_else(|| ApiError::malformed("settings"))?;
     items
         .iter()
@@ -137,9 +137,14 @@ async fn change(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let items = parse_items(&body)?;
+    if items.is_empty() {
+        // Nothing to write, nothing to reload, nothing to log.
+        return Ok(HttpResponse::Ok().json(json!({ "settings": [] })));
+    }
     let msg = ChangeSettings {
         username: session.username,
-        items: parse_items(&body)?,
+        items,
     };
     let changes = state.actors.pgconf.conf.send(msg).await??;
     Ok(HttpResponse::Ok().json(json!({ "settings": changes })))
@@ -174,10 +179,7 @@ mod tests {
         assert_eq!(values, ["8MB", "on", "200"]);
         let malformed = |body: &str| parse_items(body.as_bytes()).unwrap_err().message;
         assert_eq!(malformed("{}"), "Parameter 'settings' is malformed.");
-        assert_eq!(
-            malformed(r#"{"settings": []}"#),
-            "Parameter 'settings' is malformed."
-        );
+        assert!(parse_items(br#"{"settings": []}"#).unwrap().is_empty());
         assert_eq!(
             malformed(r#"{"settings": {"name": "x"}}"#),
             "Parameter 'settings' is malformed."

@@ -60,7 +60,9 @@ prev AS (
          AS p(userid, dbid, queryid, calls, total_time)
 ),
 -- An entry with fewer calls than before was evicted and created again (or reset):
--- all its counters are new.
+-- all its counters are new. Entries of a role or database dropped since they ran
+-- stay in pg_stat_statements: the inner joins leave them out, as 7.x does, so that
+-- rolname and datname are always names.
 delta AS (
     SELECT c.*, r.rolname, d.datname,
            CASE WHEN p.calls IS NULL OR c.calls < p.calls THEN c.calls
@@ -71,8 +73,8 @@ delta AS (
     LEFT JOIN prev AS p
            ON p.userid = c.userid AND p.dbid = c.dbid
           AND coalesce(p.queryid, 0) = coalesce(c.queryid, 0)
-    LEFT JOIN pg_roles AS r ON r.oid = c.userid
-    LEFT JOIN pg_database AS d ON d.oid = c.dbid
+    JOIN pg_roles AS r ON r.oid = c.userid
+    JOIN pg_database AS d ON d.oid = c.dbid
 ),
 ranked AS (
     SELECT delta.*, row_number() OVER (/*order*/) AS rank

@@ -1,8 +1,8 @@
 //! DashboardHistory: the last `history_length` dashboard samples, in memory, oldest
 //! first (a ring buffer: the oldest leaves when a new one comes). Recent history only:
-//! it does not survive a restart. It answers /dashboard from memory (the last sample
-//! and the last notifications) and never queries PostgreSQL; only before the very
-//! first sample exists does it ask MetricsSampler for one and wait for it.
+//! it does not survive a restart. It answers /dashboard from memory (the last sample)
+//! and never queries PostgreSQL; only before the very first sample exists does it ask
+//! MetricsSampler for one and wait for it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,9 +10,8 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::metrics_sampler::{MetricsSampler, SampleNow};
-use super::sample::{DashboardView, Sample, SharedSample};
+use super::sample::{Sample, SharedSample};
 use crate::error::Error;
-use crate::notification_log::{ListNotifications, NotificationLog};
 
 /// A bounded queue of samples: the oldest leaves when a new one comes in full.
 struct Ring {
@@ -40,19 +39,13 @@ impl Ring {
 pub struct DashboardHistory {
     ring: Ring,
     sampler: Addr<MetricsSampler>,
-    notifications: Addr<NotificationLog>,
 }
 
 impl DashboardHistory {
-    pub fn new(
-        capacity: usize,
-        sampler: Addr<MetricsSampler>,
-        notifications: Addr<NotificationLog>,
-    ) -> DashboardHistory {
+    pub fn new(capacity: usize, sampler: Addr<MetricsSampler>) -> DashboardHistory {
         DashboardHistory {
             ring: Ring::new(capacity),
             sampler,
-            notifications,
         }
     }
 }
@@ -74,25 +67,23 @@ impl Handler<Record> for DashboardHistory {
     }
 }
 
-/// The last sample with the last notifications (/dashboard).
+/// The last sample (/dashboard).
 #[derive(Message)]
-#[rtype(result = "Result<DashboardView, Error>")]
+#[rtype(result = "Result<SharedSample, Error>")]
 pub struct GetDashboard;
 
 impl Handler<GetDashboard> for DashboardHistory {
-    type Result = ResponseFuture<Result<DashboardView, Error>>;
+    type Result = ResponseFuture<Result<SharedSample, Error>>;
 
     fn handle(&mut self, _: GetDashboard, _: &mut Self::Context) -> Self::Result {
         let last = self.ring.samples.back().cloned();
         let sampler = self.sampler.clone();
-        let notifications = self.notifications.clone();
         Box::pin(async move {
-            let notes = notifications.send(ListNotifications);
             let sample = match last {
                 Some(sample) => sample,
                 None => sampler.send(SampleNow).await??,
             };
-            Ok(DashboardView::new(sample, notes.await??))
+            Ok(SharedSample(sample))
         })
     }
 }
@@ -133,6 +124,8 @@ mod tests {
                 cpu: CpuUsage::default(),
                 loadaverage: 0.0,
                 memory: MemoryUsage::default(),
+                cpu_models: Default::default(),
+                linux_distribution: String::new(),
             },
             pg: PgFields::default(),
         })

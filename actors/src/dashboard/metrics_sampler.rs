@@ -16,11 +16,12 @@ use tokio::sync::oneshot;
 
 use super::dashboard_history::{DashboardHistory, Record};
 use super::queries;
-use super::sample::{DashboardView, HostPart, Info, Measurement, Metric, PgPart, Sample};
+use super::sample::{
+    count_models, HostFacts, HostPart, Info, Measurement, Metric, PgPart, Sample, SharedSample,
+};
 use crate::error::Error;
 use crate::host::cpu::{self, CpuStat, CpuUsage};
-use crate::host::{load, memory, name, os};
-use crate::notification_log::{ListNotifications, NotificationLog};
+use crate::host::{load, memory, name, os, platform};
 use crate::pg_access::PgAccess;
 
 /// CPU percentages over less than this are mostly rounding noise (the kernel counts
@@ -38,10 +39,9 @@ pub struct MetricsSampler {
     settings: SamplerSettings,
     pg: PgAccess,
     history: Addr<DashboardHistory>,
-    notifications: Addr<NotificationLog>,
     log: slog::Logger,
-    hostname: String,
-    os_version: String,
+    /// The host name is resolved once the actor has started.
+    facts: HostFacts,
     /// The /proc/stat reading of the previous periodic run, and when it was taken.
     baseline: Option<(Instant, CpuStat)>,
     last_good_pg: Option<PgPart>,
@@ -59,21 +59,28 @@ impl MetricsSampler {
         settings: SamplerSettings,
         pg: PgAccess,
         history: Addr<DashboardHistory>,
-        notifications: Addr<NotificationLog>,
         log: slog::Logger,
     ) -> MetricsSampler {
         let os_version = os::version().unwrap_or_else(|e| {
             slog::warn!(log, "dashboard: cannot read the OS version"; "error" => %e);
             String::new()
         });
-        MetricsSampler {
+        let cpu_models = cpu::read_models().unwrap_or_else(|e| {
+            slog::warn!(log, "dashboard: cannot read the CPU models"; "error" => %e);
+            Vec::new()
+        });
+        let facts = HostFacts {
             hostname: settings.configured_hostname.clone().unwrap_or_default(),
+            os_version,
+            cpu_models: count_models(&cpu_models),
+            linux_distribution: platform::read_linux_distribution(),
+        };
+        MetricsSampler {
             settings,
             pg,
             history,
-            notifications,
             log,
-            os_version,
+            facts,
             baseline: None,
             last_good_pg: None,
             pg_failing: false,
@@ -101,8 +108,7 @@ impl MetricsSampler {
             per_cpu: Vec::new(),
         };
         let host = HostPart::from_readings(
-            &self.hostname,
-            &self.os_version,
+            &self.facts,
             previous,
             stat.as_ref().unwrap_or(&empty),
             load.one,
@@ -207,7 +213,7 @@ impl Actor for MetricsSampler {
                     .unwrap_or_else(|_| "localhost".to_string())
             };
             ctx.wait(resolve.into_actor(self).map(|hostname, act, _| {
-                act.hostname = hostname;
+                act.facts.hostname = hostname;
             }));
         }
         if self.settings.periodic {
@@ -244,29 +250,27 @@ impl Handler<SampleNow> for MetricsSampler {
     }
 }
 
-/// A sample taken now, not recorded, with the last notifications. Fails when
-/// PostgreSQL does not answer: a live reading is fresh or nothing.
+/// A sample taken now, not recorded. Fails when PostgreSQL does not answer: a live
+/// reading is fresh or nothing.
 #[derive(Message)]
-#[rtype(result = "Result<DashboardView, Error>")]
+#[rtype(result = "Result<SharedSample, Error>")]
 pub struct TakeLive;
 
 impl Handler<TakeLive> for MetricsSampler {
-    type Result = ResponseFuture<Result<DashboardView, Error>>;
+    type Result = ResponseFuture<Result<SharedSample, Error>>;
 
     fn handle(&mut self, _: TakeLive, _: &mut Self::Context) -> Self::Result {
         let (mut host, _) = self.read_host(None);
         let cpu = self.live_cpu();
         let pg = self.pg.clone();
-        let notifications = self.notifications.clone();
         Box::pin(async move {
             let (cpu, part) = tokio::try_join!(cpu, async { queries::pg_part(&pg).await })?;
             host.cpu = cpu;
-            let notes = notifications.send(ListNotifications).await??;
             let sample = Sample {
                 host,
                 pg: part.into(),
             };
-            Ok(DashboardView::new(Arc::new(sample), notes))
+            Ok(SharedSample(Arc::new(sample)))
         })
     }
 }
@@ -280,8 +284,8 @@ impl Handler<Measure> for MetricsSampler {
     type Result = ResponseFuture<Result<Measurement, Error>>;
 
     fn handle(&mut self, Measure(metric): Measure, _: &mut Self::Context) -> Self::Result {
-        let hostname = self.hostname.clone();
-        let os_version = self.os_version.clone();
+        let hostname = self.facts.hostname.clone();
+        let os_version = self.facts.os_version.clone();
         if metric == Metric::Cpu {
             let cpu = self.live_cpu();
             return Box::pin(async move { Ok(Measurement::Cpu(cpu.await?)) });

@@ -74,14 +74,12 @@ pub fn start(settings: Settings, common: &Common) -> Handles {
         },
         common.pg.clone(),
         history.clone(),
-        common.notifications.clone(),
         common.log.clone(),
     )
     .start();
     history_ctx.run(DashboardHistory::new(
         settings.config.history_length,
         sampler.clone(),
-        common.notifications.clone(),
     ));
     Handles {
         sampler,

@@ -1,18 +1,16 @@
 //! What a dashboard sample is: the host part (always fresh) and the PostgreSQL part
 //! (fresh, or the last good one when PostgreSQL did not answer, or nulls before any),
-//! with the spec's JSON keys. Also the one-value measurements of the single-value
-//! endpoints. Pure data and pure functions: no I/O, no actor.
+//! with the spec's JSON keys plus the two 7.x keys the temBoard web UI reads
+//! (`cpu_models`, `linux_distribution`). Also the one-value measurements of the
+//! single-value endpoints. Pure data and pure functions: no I/O, no actor.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
 use crate::host::cpu::{self, CpuStat, CpuUsage};
 use crate::host::memory::{Memory, MemoryUsage};
-use crate::notification_log::Notification;
-
-/// How many notifications /dashboard shows, as temBoard 7.x.
-pub const NOTIFICATIONS_SHOWN: usize = 15;
 
 /// Seconds since the epoch with microseconds, as the spec's `time` fields.
 pub fn epoch_now() -> f64 {
@@ -89,6 +87,25 @@ impl From<PgPart> for PgFields {
     }
 }
 
+/// What is read of the host once, at start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostFacts {
+    pub hostname: String,
+    pub os_version: String,
+    pub cpu_models: BTreeMap<String, usize>,
+    pub linux_distribution: String,
+}
+
+/// CPU model name (as /proc/cpuinfo writes it) -> number of CPUs of that model, as
+/// temboard-agent 7.x's `cpu_models`.
+pub fn count_models(models: &[String]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for model in models {
+        *counts.entry(model.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
 /// The host keys of a sample.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostPart {
@@ -98,22 +115,27 @@ pub struct HostPart {
     pub cpu: CpuUsage,
     pub loadaverage: f64,
     pub memory: MemoryUsage,
+    /// Beyond the spec: the temBoard web UI 7.x's dashboard page reads it.
+    pub cpu_models: BTreeMap<String, usize>,
+    /// Beyond the spec: the temBoard web UI 7.x's dashboard page reads it.
+    pub linux_distribution: String,
 }
 
 impl HostPart {
     /// The host part from readings already made; CPU usage is over the interval since
     /// `previous` (all zeros without one).
     pub fn from_readings(
-        hostname: &str,
-        os_version: &str,
+        facts: &HostFacts,
         previous: Option<&CpuStat>,
         now: &CpuStat,
         loadaverage: f64,
         memory: &Memory,
     ) -> HostPart {
         HostPart {
-            hostname: hostname.to_string(),
-            os_version: os_version.to_string(),
+            hostname: facts.hostname.clone(),
+            os_version: facts.os_version.clone(),
+            cpu_models: facts.cpu_models.clone(),
+            linux_distribution: facts.linux_distribution.clone(),
             n_cpu: now.count(),
             cpu: previous.map_or_else(CpuUsage::default, |p| cpu::usage(&p.total, &now.total)),
             loadaverage,
@@ -139,24 +161,6 @@ pub struct SharedSample(pub Arc<Sample>);
 impl Serialize for SharedSample {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
-    }
-}
-
-/// What /dashboard and /dashboard/live answer: a sample and the last notifications.
-#[derive(Debug, Clone, Serialize)]
-pub struct DashboardView {
-    #[serde(flatten)]
-    pub sample: SharedSample,
-    pub notifications: Vec<Notification>,
-}
-
-impl DashboardView {
-    pub fn new(sample: Arc<Sample>, mut notifications: Vec<Notification>) -> DashboardView {
-        notifications.truncate(NOTIFICATIONS_SHOWN);
-        DashboardView {
-            sample: SharedSample(sample),
-            notifications,
-        }
     }
 }
 
@@ -249,6 +253,8 @@ mod tests {
                 cached: 20.2,
                 free: 32.9,
             },
+            cpu_models: count_models(&vec!["Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz".to_string(); 4]),
+            linux_distribution: "Debian GNU/Linux 12 (bookworm)".to_string(),
         }
     }
 
@@ -287,13 +293,15 @@ mod tests {
         k
     }
 
-    const SAMPLE_KEYS: [&str; 15] = [
+    const SAMPLE_KEYS: [&str; 17] = [
         "active_backends",
         "buffers",
         "cpu",
+        "cpu_models",
         "databases",
         "hitratio",
         "hostname",
+        "linux_distribution",
         "loadaverage",
         "max_connections",
         "memory",
@@ -322,6 +330,14 @@ mod tests {
             json!({"nb": 348247, "time": 1429617751.276508})
         );
         assert_eq!(v["databases"]["total_size"], json!("1242 MB"));
+        assert_eq!(
+            v["cpu_models"],
+            json!({"Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz": 4})
+        );
+        assert_eq!(
+            v["linux_distribution"],
+            json!("Debian GNU/Linux 12 (bookworm)")
+        );
         assert_eq!(
             keys(&v["cpu"]),
             ["idle", "iowait", "steal", "system", "user"]
@@ -352,22 +368,13 @@ mod tests {
     }
 
     #[test]
-    fn the_dashboard_view_adds_at_most_15_notifications() {
-        let s = Arc::new(Sample {
-            host: host(),
-            pg: pg().into(),
-        });
-        let notes: Vec<Notification> = (0..20)
-            .map(|i| Notification {
-                date: "2016-04-11T16:12:38".to_string(),
-                username: "alice".to_string(),
-                message: format!("m{i}"),
-            })
-            .collect();
-        let v = serde_json::to_value(DashboardView::new(s, notes)).unwrap();
-        assert_eq!(v["notifications"].as_array().unwrap().len(), 15);
-        assert_eq!(v["notifications"][0]["message"], json!("m0"));
-        assert_eq!(v["loadaverage"], json!(0.28));
+    fn cpu_models_count_the_cpus_of_each_model() {
+        let models: Vec<String> = ["A", "B", "A", "A"].iter().map(|m| m.to_string()).collect();
+        assert_eq!(
+            serde_json::to_value(count_models(&models)).unwrap(),
+            json!({"A": 3, "B": 1})
+        );
+        assert_eq!(serde_json::to_value(count_models(&[])).unwrap(), json!({}));
     }
 
     #[test]

@@ -127,6 +127,25 @@ pub fn read_os_flavor() -> Option<String> {
     )
 }
 
+/// The distribution as its os-release names it for people (`PRETTY_NAME`, e.g.
+/// "Debian GNU/Linux 12 (bookworm)"), temboard-agent 7.x's `linux_distribution`.
+pub fn pretty_name(os_release: &str) -> Option<String> {
+    parse_os_release(os_release)
+        .remove("PRETTY_NAME")
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// This host's `linux_distribution`: os-release's PRETTY_NAME, else the flavor read
+/// from the older files, else an empty string.
+pub fn read_linux_distribution() -> String {
+    read_optional("/etc/os-release")
+        .or_else(|| read_optional("/usr/lib/os-release"))
+        .and_then(|text| pretty_name(&text))
+        .or_else(read_os_flavor)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +153,20 @@ mod tests {
     const DEBIAN: &str = include_str!("fixtures/os-release-debian12.txt");
     const UBUNTU: &str = include_str!("fixtures/os-release-ubuntu2204.txt");
     const ROCKY: &str = include_str!("fixtures/os-release-rocky9.txt");
+
+    #[test]
+    fn linux_distribution_is_the_pretty_name() {
+        assert_eq!(
+            pretty_name(DEBIAN).as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
+        assert_eq!(pretty_name(UBUNTU).as_deref(), Some("Ubuntu 22.04.3 LTS"));
+        assert_eq!(
+            pretty_name(ROCKY).as_deref(),
+            Some("Rocky Linux 9.3 (Blue Onyx)")
+        );
+        assert_eq!(pretty_name("NAME=x\nPRETTY_NAME=\"\"\n"), None);
+    }
 
     #[test]
     fn os_release_values_are_unquoted() {

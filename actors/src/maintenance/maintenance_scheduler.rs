@@ -25,7 +25,7 @@ use super::browse;
 use super::cron_schedule;
 use super::operation;
 use super::task::{
-    format_datetime, new_id, Operation, Status, Target, Task, TaskView, VacuumOption,
+    format_datetime, new_id, Operation, Status, Target, Task, TaskDetail, TaskView, VacuumOption,
 };
 use super::task_store::{LoadTasks, PurgeTasks, SaveTask, TaskStore};
 use crate::error::Error;
@@ -479,6 +479,51 @@ impl Handler<ListTasks> for MaintenanceScheduler {
             .collect();
         tasks.sort_by(|a, b| (a.datetime, &a.id).cmp(&(b.datetime, &b.id)));
         MessageResult(tasks.into_iter().map(Task::view).collect())
+    }
+}
+
+/// Every task the scheduler knows (recurring and pending ones, and one-time tasks
+/// finished or cancelled less than 24 h ago), with their details, most recently
+/// created first: `limit` of them from `offset`.
+#[derive(Message)]
+#[rtype(result = "Vec<TaskDetail>")]
+pub struct ListAllTasks {
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Handler<ListAllTasks> for MaintenanceScheduler {
+    type Result = MessageResult<ListAllTasks>;
+
+    fn handle(&mut self, msg: ListAllTasks, _: &mut Self::Context) -> Self::Result {
+        let mut tasks: Vec<&Task> = self.tasks.values().collect();
+        tasks.sort_by(|a, b| (b.created, &b.id).cmp(&(a.created, &a.id)));
+        MessageResult(
+            tasks
+                .into_iter()
+                .skip(msg.offset)
+                .take(msg.limit)
+                .map(Task::detail)
+                .collect(),
+        )
+    }
+}
+
+/// One task with its details.
+#[derive(Message)]
+#[rtype(result = "Result<TaskDetail, Error>")]
+pub struct GetTask {
+    pub id: String,
+}
+
+impl Handler<GetTask> for MaintenanceScheduler {
+    type Result = Result<TaskDetail, Error>;
+
+    fn handle(&mut self, msg: GetTask, _: &mut Self::Context) -> Self::Result {
+        self.tasks
+            .get(&msg.id)
+            .map(Task::detail)
+            .ok_or_else(|| Error::NotFound(format!("Maintenance task '{}' not found.", msg.id)))
     }
 }
 

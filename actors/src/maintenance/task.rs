@@ -273,6 +273,7 @@ impl Task {
         text
     }
 
+    /// The task as the spec's scheduled lists show it.
     pub fn view(&self) -> TaskView {
         TaskView {
             datetime: format_datetime(self.datetime),
@@ -283,7 +284,17 @@ impl Task {
             schema: self.schema().map(str::to_string),
             status: self.status,
             table: self.table().map(str::to_string),
+        }
+    }
+
+    /// Everything the agent knows of the task (`GET /maintenance/tasks`).
+    pub fn detail(&self) -> TaskDetail {
+        TaskDetail {
+            operation: self.operation.as_str(),
+            view: self.view(),
             cron: self.cron.clone(),
+            username: self.username.clone(),
+            created: format_datetime(self.created),
             started: self.started.map(format_datetime),
             finished: self.finished.map(format_datetime),
             error: self.error.clone(),
@@ -291,8 +302,7 @@ impl Task {
     }
 }
 
-/// A row of the scheduled lists: the spec's keys, then `cron` (null for a one-time
-/// task), and the last run's `started`, `finished` and `error`.
+/// A row of the scheduled lists: exactly the spec's keys.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskView {
     pub datetime: String,
@@ -303,7 +313,19 @@ pub struct TaskView {
     pub schema: Option<String>,
     pub status: Status,
     pub table: Option<String>,
+}
+
+/// A task with what the spec's lists leave out: its operation, its cron schedule
+/// (null for a one-time task), who asked for it and when, and its last run's
+/// `started`, `finished` and `error`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskDetail {
+    pub operation: &'static str,
+    #[serde(flatten)]
+    pub view: TaskView,
     pub cron: Option<String>,
+    pub username: String,
+    pub created: String,
     pub started: Option<String>,
     pub finished: Option<String>,
     pub error: Option<String>,

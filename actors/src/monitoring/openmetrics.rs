@@ -829,6 +829,8 @@ mod tests {
                     cached: 20.2,
                     free: 32.9,
                 },
+                cpu_models: Default::default(),
+                linux_distribution: String::new(),
             },
             pg: PgFields {
                 buffers: Some(Counter {

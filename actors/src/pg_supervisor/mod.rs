@@ -311,15 +311,6 @@ pub struct InstanceFacts {
     pub server_version_num: i32,
     pub data_directory: String,
     pub port: i32,
-    pub block_size: i32,
-}
-
-impl InstanceFacts {
-    /// "PostgreSQL 15.18" from "15.18 (Debian 15.18-0+deb12u1)".
-    pub fn version_summary(&self) -> String {
-        let short = self.server_version.split_whitespace().next().unwrap_or("");
-        format!("PostgreSQL {short}")
-    }
 }
 
 #[derive(Message)]
@@ -344,7 +335,6 @@ impl Handler<DiscoverInstance> for PgSupervisor {
                 server_version_num: row.get("server_version_num"),
                 data_directory: row.get("data_directory"),
                 port: row.get("port"),
-                block_size: row.get("block_size"),
             })
         };
         Box::pin(query.into_actor(self).map(move |result, act, _| {
@@ -426,18 +416,5 @@ mod tests {
             state("error connecting to server: No such file or directory (os error 2)"),
             InstanceState::Down
         );
-    }
-
-    #[test]
-    fn version_summary_keeps_the_number_only() {
-        let facts = InstanceFacts {
-            version: String::new(),
-            server_version: "15.18 (Debian 15.18-0+deb12u1)".to_string(),
-            server_version_num: 150018,
-            data_directory: String::new(),
-            port: 5432,
-            block_size: 8192,
-        };
-        assert_eq!(facts.version_summary(), "PostgreSQL 15.18");
     }
 }

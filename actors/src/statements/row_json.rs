@@ -14,8 +14,8 @@ use super::counters::{Counters, Key, BLOCK_COUNTERS, IO_TIMES};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub key: Key,
-    pub rolname: Option<String>,
-    pub datname: Option<String>,
+    pub rolname: String,
+    pub datname: String,
     /// None when the text was not asked for, or the row is beyond the limit.
     pub query: Option<String>,
     pub min_time: f64,
@@ -154,8 +154,8 @@ mod tests {
                 dbid: 5,
                 queryid: Some(-42),
             },
-            rolname: Some("postgres".into()),
-            datname: Some("bench".into()),
+            rolname: "postgres".into(),
+            datname: "bench".into(),
             query: Some("SELECT \"x\"\n".into()),
             min_time: 1.0,
             max_time: 3.0,
