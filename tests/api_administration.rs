@@ -24,10 +24,10 @@ fn assert_ok(res: &Response, action: &str) {
 }
 
 fn pg_state(agent: &Agent) -> String {
-    let status = agent.get("/status").json();
-    status["postgres"]["state"]
+    let status = agent.get("/status/postgres").json();
+    status["state"]
         .as_str()
-        .unwrap_or_else(|| panic!("no postgres.state in /status: {status}"))
+        .unwrap_or_else(|| panic!("no state in /status/postgres: {status}"))
         .to_string()
 }
 
@@ -70,8 +70,9 @@ fn reload_restart_stop_and_start_a_private_cluster() {
     wait_until(Duration::from_secs(30), "the instance to be up", || {
         pg_state(&agent) == "up"
     });
-    let status = agent.get("/status").json();
-    let since = status["postgres"]["since"].as_str().unwrap();
+    let status = agent.get("/status/postgres").json();
+    assert_eq!(sorted_keys(&status), ["since", "state"], "{status}");
+    let since = status["since"].as_str().unwrap();
     assert!(
         chrono::NaiveDateTime::parse_from_str(since, "%Y-%m-%dT%H:%M:%S").is_ok(),
         "{status}"

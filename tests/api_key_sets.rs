@@ -87,7 +87,9 @@ fn differences(
             }
             for key in extra.required {
                 if !got.contains_key(*key) {
-                    out.push(format!("{at}: missing key {key:?} (7.x, read by the web UI)"));
+                    out.push(format!(
+                        "{at}: missing key {key:?} (7.x, read by the web UI)"
+                    ));
                 }
             }
             for (key, value) in want {
@@ -252,7 +254,6 @@ fn shared_world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(world)
 }
-
 
 #[test]
 fn core_endpoints_answer_the_spec_keys() {

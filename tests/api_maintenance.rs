@@ -465,10 +465,16 @@ fn list(agent: &Agent, session: &str, path: &str) -> Vec<Value> {
         .clone()
 }
 
+/// The task with its details (`GET /maintenance/tasks/<id>`), None once forgotten.
 fn task(agent: &Agent, session: &str, op: &str, id: &str) -> Option<Value> {
-    list(agent, session, &format!("/maintenance/{op}/scheduled"))
-        .into_iter()
-        .find(|t| t["id"] == id)
+    let res = agent.get_as(&format!("/maintenance/tasks/{id}"), session);
+    if res.status == 404 {
+        return None;
+    }
+    assert_eq!(res.status, 200, "task {id}: {}", res.text());
+    let task = res.json();
+    assert_eq!(task["operation"], op, "{task}");
+    Some(task)
 }
 
 fn wait_status(agent: &Agent, session: &str, op: &str, id: &str, status: &str, secs: u64) -> Value {
@@ -931,7 +937,10 @@ fn cancel_before_start_and_refusals() {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json(), json!({ "response": "ok" }));
     assert!(list(&agent, &session, &format!("{t}/vacuum/scheduled")).is_empty());
-    assert!(task(&agent, &session, "vacuum", &id).is_none());
+    // /maintenance/tasks still tells what became of it.
+    let canceled = task(&agent, &session, "vacuum", &id).unwrap();
+    assert_eq!(canceled["status"], "canceled", "{canceled}");
+    assert!(canceled["finished"].is_string(), "{canceled}");
     assert_eq!(delete(&format!("/maintenance/vacuum/{id}")).status, 404);
 
     // A running task is not cancelled; a finished one neither.
@@ -1226,7 +1235,17 @@ fn a_cron_task_runs_at_each_occurrence_until_cancelled() {
     let res =
         agent.send(Request::new("DELETE", &format!("/maintenance/analyze/{id}")).session(&session));
     assert_eq!(res.status, 200, "{}", res.text());
-    assert!(task(&agent, &session, "analyze", &id).is_none());
+    assert_eq!(
+        task(&agent, &session, "analyze", &id).unwrap()["status"],
+        "canceled"
+    );
+    assert!(list(
+        &agent,
+        &session,
+        &format!("/maintenance/{db}/analyze/scheduled")
+    )
+    .iter()
+    .all(|t| t["id"] != id));
 }
 
 #[test]

@@ -342,7 +342,11 @@ fn an_empty_list_of_settings_changes_nothing() {
     let auto_before = auto_conf(pg);
     let loaded_before = pg.psql("postgres", "SELECT pg_conf_load_time()");
     let logged_before = notifications(&agent, &session);
-    let res = agent.post_as("/pgconf/configuration", &session, &json!({ "settings": [] }));
+    let res = agent.post_as(
+        "/pgconf/configuration",
+        &session,
+        &json!({ "settings": [] }),
+    );
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json(), json!({ "settings": [] }));
     assert_eq!(res.header("Access-Control-Allow-Origin"), Some("*"));

@@ -113,12 +113,12 @@ fn read_user_profile_says_read_and_admin_lines_without_role_say_admin() {
     let agent = agent_with_reader(PgCluster::shared());
     let reader = login_reader(&agent);
     assert_eq!(
-        agent.get_as("/profile", &reader).json(),
+        agent.get_as("/profile?role=true", &reader).json(),
         json!({ "username": READER, "role": "read" })
     );
     let admin = agent.login();
     assert_eq!(
-        agent.get_as("/profile", &admin).json(),
+        agent.get_as("/profile?role=true", &admin).json(),
         json!({ "username": USER, "role": "admin" })
     );
 }
@@ -247,7 +247,7 @@ fn demoting_a_user_on_sighup_applies_to_their_open_session() {
     std::fs::write(&users_file, demoted.join("\n") + "\n").unwrap();
     agent.signal("HUP");
     wait_until(Duration::from_secs(10), "the demotion", || {
-        agent.get_as("/profile", &session).json()["role"] == "read"
+        agent.get_as("/profile?role=true", &session).json()["role"] == "read"
     });
     let res = agent.post_as("/activity/kill", &session, &json!({ "pids": [1] }));
     assert_eq!(res.status, 403);
@@ -298,7 +298,10 @@ fn adduser_with_role_read_writes_a_read_line() {
     agent.spawn();
     let res = agent.try_login("carol", "carol-pw");
     let session = res.json()["session"].as_str().unwrap().to_string();
-    assert_eq!(agent.get_as("/profile", &session).json()["role"], "read");
+    assert_eq!(
+        agent.get_as("/profile?role=true", &session).json()["role"],
+        "read"
+    );
     // An unknown role is refused by the command line itself.
     let refused = agent.run_command(&["adduser", "dave", "--role", "root"], "pw\n");
     assert!(!refused.status.success());

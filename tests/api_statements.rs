@@ -779,7 +779,11 @@ fn statements_of_a_dropped_database_or_role_are_left_out() {
     );
 
     let before = statements(&agent, "");
-    assert_eq!(selects_on(&before, doomed, "doomed_db_t").len(), 1, "{before}");
+    assert_eq!(
+        selects_on(&before, doomed, "doomed_db_t").len(),
+        1,
+        "{before}"
+    );
     let role_rows: Vec<&Value> = rows(&before)
         .iter()
         .filter(|r| r["rolname"] == "stmt_doomed_role")
@@ -807,9 +811,7 @@ fn statements_of_a_dropped_database_or_role_are_left_out() {
         assert_names_are_strings(&body);
         let gone: Vec<&Value> = rows(&body)
             .iter()
-            .filter(|r| {
-                r["dbid"].to_string() == doomed_oid || r["userid"].to_string() == role_oid
-            })
+            .filter(|r| r["dbid"].to_string() == doomed_oid || r["userid"].to_string() == role_oid)
             .collect();
         assert!(gone.is_empty(), "{params}: {gone:?}");
     }

@@ -253,7 +253,10 @@ mod tests {
                 cached: 20.2,
                 free: 32.9,
             },
-            cpu_models: count_models(&vec!["Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz".to_string(); 4]),
+            cpu_models: count_models(&vec![
+                "Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz".to_string();
+                4
+            ]),
             linux_distribution: "Debian GNU/Linux 12 (bookworm)".to_string(),
         }
     }

@@ -15,7 +15,7 @@
 //! log, in the name of the user who asked. It never runs SQL itself: `operation`
 //! does, on a dedicated connection.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -43,6 +43,10 @@ const INTERRUPTED: &str =
 
 pub struct MaintenanceScheduler {
     tasks: BTreeMap<String, Task>,
+    /// The order tasks were asked for (`created` counts whole seconds): loaded in
+    /// the store's insertion order, then one more per new task.
+    creation_order: HashMap<String, u64>,
+    next_creation: u64,
     running: HashSet<String>,
     store: Addr<TaskStore>,
     pg: PgAccess,
@@ -66,6 +70,8 @@ impl MaintenanceScheduler {
     ) -> MaintenanceScheduler {
         MaintenanceScheduler {
             tasks: BTreeMap::new(),
+            creation_order: HashMap::new(),
+            next_creation: 0,
             running: HashSet::new(),
             store,
             pg,
@@ -126,6 +132,7 @@ impl MaintenanceScheduler {
                 );
                 self.persist(&task, ctx);
             }
+            self.remember_creation(&task.id);
             self.tasks.insert(task.id.clone(), task);
         }
         let pending = self
@@ -268,6 +275,8 @@ impl MaintenanceScheduler {
                 || matches!(t.status, Status::Todo | Status::Doing)
                 || t.finished.is_none_or(|f| f >= before)
         });
+        let tasks = &self.tasks;
+        self.creation_order.retain(|id, _| tasks.contains_key(id));
         let purge = self.store.send(PurgeTasks {
             finished_before: before,
         });
@@ -280,6 +289,12 @@ impl MaintenanceScheduler {
             }
             .into_actor(self),
         );
+    }
+
+    fn remember_creation(&mut self, id: &str) {
+        self.next_creation += 1;
+        self.creation_order
+            .insert(id.to_string(), self.next_creation);
     }
 
     fn fresh_id(&self) -> String {
@@ -447,6 +462,7 @@ impl Handler<Schedule> for MaintenanceScheduler {
                 &task.username,
                 format!("{} {what} (task {id})", task.describe()),
             );
+            act.remember_creation(&id);
             act.tasks.insert(id.clone(), task);
             act.tick(ctx);
             Ok(id)
@@ -496,8 +512,9 @@ impl Handler<ListAllTasks> for MaintenanceScheduler {
     type Result = MessageResult<ListAllTasks>;
 
     fn handle(&mut self, msg: ListAllTasks, _: &mut Self::Context) -> Self::Result {
+        let order = |t: &Task| self.creation_order.get(&t.id).copied().unwrap_or(0);
         let mut tasks: Vec<&Task> = self.tasks.values().collect();
-        tasks.sort_by(|a, b| (b.created, &b.id).cmp(&(a.created, &a.id)));
+        tasks.sort_by_key(|t| std::cmp::Reverse((t.created, order(t))));
         MessageResult(
             tasks
                 .into_iter()
