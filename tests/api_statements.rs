@@ -741,6 +741,10 @@ fn the_1_11_statement_reads_split_io_times_and_merges_nested_executions() {
     );
 }
 
+fn oid(text: &str) -> Value {
+    Value::from(text.parse::<u64>().expect("an oid"))
+}
+
 /// Every row names its role and database with strings.
 fn assert_names_are_strings(body: &Value) {
     for row in rows(body) {
@@ -811,7 +815,7 @@ fn statements_of_a_dropped_database_or_role_are_left_out() {
         assert_names_are_strings(&body);
         let gone: Vec<&Value> = rows(&body)
             .iter()
-            .filter(|r| r["dbid"].to_string() == doomed_oid || r["userid"].to_string() == role_oid)
+            .filter(|r| r["dbid"] == oid(&doomed_oid) || r["userid"] == oid(&role_oid))
             .collect();
         assert!(gone.is_empty(), "{params}: {gone:?}");
     }
