@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{Agent, Bg, PgCluster, Request, KEY};
+use common::{sorted_keys, Agent, Bg, PgCluster, Request, KEY};
 use serde_json::{json, Value};
 
 const EXAMPLES: &str = include_str!("fixtures/spec/examples.json");
@@ -255,9 +255,93 @@ fn shared_world() -> &'static World {
     WORLD.get_or_init(world)
 }
 
+/// The spec's GET examples each test below compares (the scheduled lists all with
+/// the items of `GET /maintenance/vacuum/scheduled`, which they share).
+const CHECKED: &[&str] = &[
+    "GET /discover",
+    "GET /profile",
+    "GET /notifications",
+    "GET /status",
+    "GET /logout",
+    "GET /activity",
+    "GET /activity/waiting",
+    "GET /activity/blocking",
+    "GET /dashboard",
+    "GET /dashboard/history",
+    "GET /dashboard/config",
+    "GET /dashboard/buffers",
+    "GET /dashboard/hitratio",
+    "GET /dashboard/active_backends",
+    "GET /dashboard/cpu",
+    "GET /dashboard/loadaverage",
+    "GET /dashboard/memory",
+    "GET /dashboard/hostname",
+    "GET /dashboard/os_version",
+    "GET /dashboard/pg_version",
+    "GET /dashboard/n_cpu",
+    "GET /dashboard/databases",
+    "GET /dashboard/info",
+    "GET /dashboard/max_connections",
+    "GET /monitoring/probe/sessions",
+    "GET /monitoring/probe/xacts",
+    "GET /monitoring/probe/locks",
+    "GET /monitoring/probe/blocks",
+    "GET /monitoring/probe/bgwriter",
+    "GET /monitoring/probe/db_size",
+    "GET /monitoring/probe/tblspc_size",
+    "GET /monitoring/probe/filesystems_size",
+    "GET /monitoring/probe/cpu",
+    "GET /monitoring/probe/process",
+    "GET /monitoring/probe/memory",
+    "GET /monitoring/probe/loadavg",
+    "GET /monitoring/probe/wal_files",
+    "GET /pgconf/configuration",
+    "GET /pgconf/configuration/categories",
+    "GET /pgconf/configuration/category/Autovacuum",
+    "GET /pgconf/configuration/status",
+    "GET /maintenance",
+    "GET /maintenance/postgres",
+    "GET /maintenance/postgres/schema/public",
+    "GET /maintenance/postgres/schema/public/table/country",
+    "GET /maintenance/vacuum/scheduled",
+    "GET /maintenance/analyze/scheduled",
+    "GET /maintenance/reindex/scheduled",
+    "GET /maintenance/postgres/vacuum/scheduled",
+    "GET /maintenance/postgres/analyze/scheduled",
+    "GET /maintenance/postgres/reindex/scheduled",
+    "GET /maintenance/postgres/schema/public/reindex/scheduled",
+    "GET /maintenance/postgres/schema/public/table/country/vacuum/scheduled",
+    "GET /maintenance/postgres/schema/public/table/country/analyze/scheduled",
+    "GET /statements",
+];
+
+#[test]
+fn every_get_example_of_the_spec_is_checked() {
+    let mut examples: Vec<&str> = examples()
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with("GET "))
+        .collect();
+    examples.sort_unstable();
+    let mut checked = CHECKED.to_vec();
+    checked.sort_unstable();
+    assert_eq!(checked, examples);
+    // The scheduled lists' examples all show the same item keys.
+    let item = sorted_keys(&example("GET /maintenance/vacuum/scheduled")[0]);
+    for name in CHECKED.iter().filter(|n| n.ends_with("/scheduled")) {
+        assert_eq!(sorted_keys(&example(name)[0]), item, "{name}");
+    }
+}
+
 #[test]
 fn core_endpoints_answer_the_spec_keys() {
     let w = shared_world();
+    let other = w.agent.login();
+    let res = w.agent.get_as("/logout", &other);
+    assert_eq!(res.status, 200);
+    assert_key_sets("GET /logout", &res.json(), &exact);
     for path in ["/discover", "/profile", "/notifications"] {
         let name = format!("GET {path}");
         let value = answer_with_items(&w.agent, &w.session, path, &name);
@@ -439,4 +523,72 @@ fn statements_rows_answer_the_spec_keys_and_the_server_names() {
         }
     };
     assert_key_sets("GET /statements", &res.json(), &allowed);
+}
+
+#[test]
+fn post_and_delete_answers_have_the_spec_keys() {
+    let w = shared_world();
+    let res = w.agent.try_login(common::USER, common::PASSWORD);
+    assert_key_sets("POST /login", &res.json(), &exact);
+
+    for path in [
+        "/maintenance/postgres/vacuum",
+        "/maintenance/postgres/analyze",
+        "/maintenance/postgres/reindex",
+        "/maintenance/postgres/schema/public/table/country/vacuum",
+        "/maintenance/postgres/schema/public/table/country/analyze",
+        "/maintenance/postgres/schema/public/table/country/reindex",
+        "/maintenance/postgres/schema/public/index/country_pkey/reindex",
+    ] {
+        let body = json!({"datetime": "2099-06-01T00:00:00Z"});
+        let res = w.agent.post_as(path, &w.session, &body);
+        assert_eq!(res.status, 200, "{path}: {}", res.text());
+        let answer = res.json();
+        assert_key_sets(&format!("POST {path}"), &answer, &exact);
+        let op = path.rsplit('/').next().unwrap();
+        let id = answer["id"].as_str().unwrap();
+        let res = w
+            .agent
+            .send(Request::new("DELETE", &format!("/maintenance/{op}/{id}")).session(&w.session));
+        assert_eq!(res.status, 200, "{}", res.text());
+        let example = match op {
+            "vacuum" => "DELETE /maintenance/vacuum/9ce6426b",
+            "analyze" => "DELETE /maintenance/analyze/1045055e",
+            _ => "DELETE /maintenance/reindex/7f377004",
+        };
+        assert_key_sets(example, &res.json(), &exact);
+    }
+
+    let mut idle = Bg::open(w.pg, "postgres");
+    idle.send("SELECT 'key-set kill target';");
+    let mut pid = String::new();
+    common::wait_until(Duration::from_secs(20), "the session to kill", || {
+        pid = w.pg.psql(
+            "postgres",
+            "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT ''key-set kill target'';'",
+        );
+        !pid.is_empty()
+    });
+    let pid: u32 = pid.parse().unwrap();
+    let res = w
+        .agent
+        .post_as("/activity/kill", &w.session, &json!({"pids": [pid]}));
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_key_sets("POST /activity/kill", &res.json(), &exact);
+
+    let res = w.agent.post_as(
+        "/pgconf/configuration",
+        &w.session,
+        &json!({"settings": [{"name": "autovacuum_naptime", "setting": "61"}]}),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_key_sets("POST /pgconf/configuration", &res.json(), &exact);
+
+    let res = w.agent.post_as(
+        "/administration/control",
+        &w.session,
+        &json!({"action": "reload"}),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_key_sets("POST /administration/control", &res.json(), &exact);
 }
