@@ -40,7 +40,7 @@ const FACILITIES: [&str; 20] = [
 ];
 
 /// Every section we read and the keys we understand in it.
-const KNOWN_KEYS: [(&str, &[&str]); 8] = [
+const KNOWN_KEYS: [(&str, &[&str]); 9] = [
     (
         "temboard",
         &[
@@ -91,10 +91,11 @@ const KNOWN_KEYS: [(&str, &[&str]); 8] = [
     ("administration", &["pg_ctl", "control_timeout"]),
     ("maintenance", &["max_parallel"]),
     ("statements", &["dbname", "max_query_length"]),
+    ("activity", &["max_age_ms"]),
 ];
 
 /// 7.x plugin sections accepted without warnings: nothing in them is used.
-const TOLERATED_SECTIONS: [&str; 2] = ["activity", "pgconf"];
+const TOLERATED_SECTIONS: [&str; 1] = ["pgconf"];
 
 /// Largest interval or timeout in seconds we accept (one year): keeps
 /// `Instant + Duration` arithmetic far from overflowing.
@@ -116,6 +117,7 @@ pub struct Config {
     pub administration: Administration,
     pub maintenance: Maintenance,
     pub statements: Statements,
+    pub activity: Activity,
     /// One line per unknown section or key, for the caller to log.
     pub warnings: Vec<String>,
 }
@@ -226,6 +228,13 @@ pub struct Maintenance {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// Milliseconds during which a listing is served again to other requests (0:
+    /// every request reads PostgreSQL and /proc anew).
+    pub max_age_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Statements {
     pub dbname: String,
     /// Characters of query text answered per statement; longer texts are cut.
@@ -325,6 +334,7 @@ impl Config {
             monitoring: Monitoring::read(s)?,
             administration: Administration::read(s)?,
             maintenance: Maintenance::read(s)?,
+            activity: Activity::read(s)?,
             statements: Statements::read(s)?,
             warnings: Vec::new(),
             path,
@@ -432,6 +442,14 @@ impl Maintenance {
     fn read(s: &Settings) -> Result<Self, ConfigError> {
         Ok(Maintenance {
             max_parallel: s.int("maintenance", "max_parallel", 2, 1, 64)?,
+        })
+    }
+}
+
+impl Activity {
+    fn read(s: &Settings) -> Result<Self, ConfigError> {
+        Ok(Activity {
+            max_age_ms: s.int("activity", "max_age_ms", 250, 0, 60_000)?,
         })
     }
 }
