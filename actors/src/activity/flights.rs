@@ -176,7 +176,9 @@ mod tests {
             panic!("no joining a reading begun before the invalidation")
         };
         assert_eq!(f.finish(first, t0, Some(Arc::new("before"))), [1]);
-        assert!(f.finish(second, t0 + ms(1), Some(Arc::new("after"))).is_empty());
+        assert!(f
+            .finish(second, t0 + ms(1), Some(Arc::new("after")))
+            .is_empty());
         f.invalidate();
         assert!(matches!(f.plan(t0 + ms(2)), Plan::Start(_)));
     }
