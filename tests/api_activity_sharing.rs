@@ -168,10 +168,7 @@ fn concurrent_requests_share_a_reading_and_each_sees_its_own_filters() {
     // 80 requests within 10 s of each other: one reading (two if the first one
     // began just before the others came).
     let reads = listing_reads(pg, "share_agent") - reads_before;
-    assert!(
-        (1..=2).contains(&reads),
-        "{reads} readings for 80 requests"
-    );
+    assert!((1..=2).contains(&reads), "{reads} readings for 80 requests");
 }
 
 #[test]
