@@ -58,19 +58,23 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 /// certificates. Shared with the benchmarks' keep-alive client.
 pub fn tls_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let config = ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
-            .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+    CONFIG.get_or_init(|| Arc::new(new_tls_config())).clone()
+}
+
+/// A client configuration of its own: its own session store, so resumption starts
+/// from nothing (set `resumption` to taste).
+pub fn new_tls_config() -> ClientConfig {
+    new_tls_config_for(rustls::DEFAULT_VERSIONS)
+}
+
+/// `new_tls_config` for these protocol versions only.
+pub fn new_tls_config_for(versions: &[&'static rustls::SupportedProtocolVersion]) -> ClientConfig {
+    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
+        .with_no_client_auth()
 }
 
 #[derive(Debug, Clone)]
