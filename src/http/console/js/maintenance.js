@@ -45,7 +45,7 @@ export default {
       h('p', { class: 'crumbs' }, crumbs),
       error,
       content,
-      h('section', { class: 'card' }, h('h2', null, 'Tasks'), tasks.el),
+      h('section', { class: 'card tasks' }, h('h2', null, 'Tasks'), tasks.el),
     );
 
     async function load() {
