@@ -47,7 +47,12 @@ fn agent_with_reader(pg: &PgCluster) -> Agent {
 fn console_responses_carry_the_security_headers() {
     let pg = PgCluster::shared();
     let agent = Agent::start(pg);
-    for path in ["/console", "/console/", "/console/js/app.js", "/console/style.css"] {
+    for path in [
+        "/console",
+        "/console/",
+        "/console/js/app.js",
+        "/console/style.css",
+    ] {
         let res = agent.get(path);
         assert_eq!(res.status, 200, "{path}");
         let csp = res.header("Content-Security-Policy").unwrap_or_default();
@@ -59,10 +64,18 @@ fn console_responses_carry_the_security_headers() {
         assert!(res.header("ETag").is_some());
     }
     let page = agent.get("/console");
-    assert!(page.header("Content-Type").unwrap().starts_with("text/html"));
-    assert!(page.text().contains(r#"<script type="module" src="/console/js/app.js">"#));
+    assert!(page
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page
+        .text()
+        .contains(r#"<script type="module" src="/console/js/app.js">"#));
     let script = agent.get("/console/js/app.js");
-    assert!(script.header("Content-Type").unwrap().starts_with("text/javascript"));
+    assert!(script
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("text/javascript"));
     // Revalidation: the same file is not sent again.
     let etag = script.header("ETag").unwrap().to_string();
     let again = agent.send(Request::get("/console/js/app.js").header("If-None-Match", &etag));
@@ -135,7 +148,8 @@ impl Console<'_> {
             "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
             vec![],
         );
-        self.browser.screenshot(&self.shots.join(format!("{name}.png")));
+        self.browser
+            .screenshot(&self.shots.join(format!("{name}.png")));
     }
 
     /// Runs `script` until it answers something other than null or false.
@@ -226,7 +240,10 @@ fn console_in_a_browser() {
     console.shot("activity-confirm");
     b.click_css("#confirm-yes", WAIT);
     let (ok, stderr) = sleeper.wait_exit(WAIT, "psql of the cancelled pg_sleep");
-    assert!(!ok && stderr.contains("canceling statement due to user request"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("canceling statement due to user request"),
+        "{stderr}"
+    );
     console.wait_js(
         "the cancelled backend to leave the Running list",
         "return ![...document.querySelectorAll('.page-activity tbody tr')] \
@@ -264,7 +281,10 @@ fn console_in_a_browser() {
     // scheduled, then cancelled from the task list.
     console.open("#/maintenance");
     b.click_css(&format!("a.object-link[href='#/maintenance/{DB}']"), WAIT);
-    b.click_css(&format!("a.object-link[href='#/maintenance/{DB}/public']"), WAIT);
+    b.click_css(
+        &format!("a.object-link[href='#/maintenance/{DB}/public']"),
+        WAIT,
+    );
     b.wait_for_text(".page-maintenance tbody", TABLE, WAIT);
     console.shot("maintenance");
     b.click_css(
@@ -305,8 +325,14 @@ fn console_in_a_browser() {
         &format!("return !document.querySelector(\"button.cancel-task[data-task='{task}']\")"),
     );
     let session = agent.login();
-    let vacuums = agent.get_as("/maintenance/vacuum/scheduled", &session).json();
-    assert_eq!(vacuums, json!([]), "the cancelled task is gone on the agent");
+    let vacuums = agent
+        .get_as("/maintenance/vacuum/scheduled", &session)
+        .json();
+    assert_eq!(
+        vacuums,
+        json!([]),
+        "the cancelled task is gone on the agent"
+    );
 
     // Probes and notifications.
     console.open("#/probes");
@@ -353,7 +379,11 @@ fn console_in_a_browser() {
     pg.stop();
     b.wait_for_text("#banner", "PostgreSQL is down", WAIT);
     console.open("#/activity");
-    b.wait_for_text(".page-activity .message.error", "PostgreSQL is unreachable", WAIT);
+    b.wait_for_text(
+        ".page-activity .message.error",
+        "PostgreSQL is unreachable",
+        WAIT,
+    );
     console.shot("postgres-down");
     pg.start_again();
     common::wait_until(WAIT, "the banner to go", || {

@@ -222,13 +222,21 @@ impl Browser {
     }
 
     pub fn click(&self, element: &Element) -> Result<()> {
-        self.cmd("POST", &format!("/element/{}/click", element.0), Some(json!({})))
-            .map(drop)
+        self.cmd(
+            "POST",
+            &format!("/element/{}/click", element.0),
+            Some(json!({})),
+        )
+        .map(drop)
     }
 
     pub fn clear(&self, element: &Element) -> Result<()> {
-        self.cmd("POST", &format!("/element/{}/clear", element.0), Some(json!({})))
-            .map(drop)
+        self.cmd(
+            "POST",
+            &format!("/element/{}/clear", element.0),
+            Some(json!({})),
+        )
+        .map(drop)
     }
 
     pub fn send_keys(&self, element: &Element, text: &str) -> Result<()> {
