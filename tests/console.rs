@@ -143,9 +143,11 @@ impl Console<'_> {
     }
 
     fn shot(&self, name: &str) {
-        // Let the last render settle into a frame before the capture.
+        // Without the passing flash messages, and once the last render is in a
+        // frame.
         self.browser.execute(
-            "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
+            "document.getElementById('flash').replaceChildren(); \
+             return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
             vec![],
         );
         self.browser
@@ -194,7 +196,7 @@ fn console_in_a_browser() {
         ),
     );
     let agent = agent_with_reader(&pg);
-    let browser = Browser::start(1360, 900);
+    let browser = Browser::start(1360, 1000);
     let console = Console {
         browser: &browser,
         base: format!("https://127.0.0.1:{}", agent.port),
@@ -239,6 +241,7 @@ fn console_in_a_browser() {
     b.wait_for_text("#confirm-title", &format!("backend {pid}"), WAIT);
     console.shot("activity-confirm");
     b.click_css("#confirm-yes", WAIT);
+    b.wait_for_text("#flash", &format!("Backend {pid}: query cancelled"), WAIT);
     let (ok, stderr) = sleeper.wait_exit(WAIT, "psql of the cancelled pg_sleep");
     assert!(
         !ok && stderr.contains("canceling statement due to user request"),
@@ -249,7 +252,6 @@ fn console_in_a_browser() {
         "return ![...document.querySelectorAll('.page-activity tbody tr')] \
            .some(tr => tr.textContent.includes('pg_sleep(600)'))",
     );
-    b.wait_for_text("#flash", &format!("Backend {pid}: query cancelled"), WAIT);
 
     // Statements: the test's own queries are there, with their text.
     console.open("#/statements");

@@ -28,10 +28,11 @@ export default {
         }
         clear(head, `Latest record: ${record.datetime} · collected every ${config.scheduler_interval} s · databases: ${(config.dbnames || []).join(', ')}`);
         const probes = Object.entries(record.data || {}).sort(([a], [b]) => a.localeCompare(b));
+        const empty = probes.filter(([, rows]) => !rows.length).map(([name]) => name);
         clear(
           body,
-          probes.map(([name, rows]) => {
-            if (!rows.length) return card(name, h('p', { class: 'muted' }, 'No row in the latest record.'));
+          empty.length ? h('p', { class: 'muted' }, `No row in the latest record: ${empty.join(', ')}.`) : null,
+          probes.filter(([, rows]) => rows.length).map(([name, rows]) => {
             const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => k !== 'datetime');
             const table = new SortableTable(
               keys.map((k) => ({ key: k, label: k, num: typeof rows[0][k] === 'number', render: (r) => show(r[k]) })),
