@@ -1,12 +1,13 @@
 // Maintenance: sizes and estimated bloat from the instance down to a table
 // (#/maintenance[/db[/schema[/table]]]), VACUUM / ANALYZE / REINDEX run now, at a
-// time or on a cron schedule, and the tasks of the three operations with Cancel.
+// time or on a cron schedule, and the task list (/maintenance/tasks) with Cancel.
 
 import { get, post, del, seg } from './api.js';
 import { h, clear, message, flash, confirm, SortableTable, field, bytes, num } from './ui.js';
 
 const OPS = ['vacuum', 'analyze', 'reindex'];
 const TASKS_REFRESH_MS = 3000;
+const TASKS_SHOWN = 100;
 
 const link = (href, text) => h('a', { href, class: 'object-link' }, text);
 const size = (key) => ({ key, label: labelOf(key), num: true, render: (r) => bytes(r[key]) });
@@ -38,14 +39,15 @@ export default {
     if (table) crumbs.push(' / ', h('span', null, table));
     const error = h('div');
     const content = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
-    const tasks = new SortableTable(taskColumns(ctx, cancelTask), { sortKey: 'datetime', desc: true, empty: 'No task.' });
+    // In the agent's order (newest first) until a column is clicked.
+    const tasks = new SortableTable(taskColumns(ctx, cancelTask), { empty: 'No task.' });
     clear(
       root,
       h('h1', null, 'Maintenance'),
       h('p', { class: 'crumbs' }, crumbs),
       error,
       content,
-      h('section', { class: 'card tasks' }, h('h2', null, 'Tasks'), tasks.el),
+      h('section', { class: 'card tasks' }, h('h2', null, `Tasks (the last ${TASKS_SHOWN}, newest first)`), tasks.el),
     );
 
     async function load() {
@@ -225,9 +227,9 @@ export default {
 
     async function loadTasks() {
       try {
-        const lists = await Promise.all(OPS.map((o) => get(`/maintenance/${o}/scheduled`)));
+        const list = await get(`/maintenance/tasks?limit=${TASKS_SHOWN}`);
         if (!ctx.alive()) return;
-        tasks.update(lists.flatMap((list, i) => list.map((t) => ({ ...t, operation: OPS[i] }))));
+        tasks.update(list);
       } catch (e) {
         clear(error, message('error', `Tasks: ${e.message}`));
       }
