@@ -223,7 +223,6 @@ fn console_in_a_browser() {
         "const p = document.querySelector('[data-chart=\"CPU (%)\"] path.series-0'); \
          return p && p.getAttribute('d').includes('L')",
     );
-    console.shot("overview");
 
     // Activity: a pg_sleep backend appears, is cancelled from its button, and goes.
     let mut sleeper = Bg::run(&pg, DB, "SELECT pg_sleep(600) /* console test */");
@@ -345,6 +344,15 @@ fn console_in_a_browser() {
     b.wait_for_text(".page-notifications tbody", "work_mem", WAIT);
     b.wait_for_text(".page-notifications tbody", "cancelled", WAIT);
     console.shot("notifications");
+    // The overview again, for its screenshot: by now the charts have history.
+    console.open("#/overview");
+    console.wait_js(
+        "a drawn TPS line",
+        "const p = document.querySelector('[data-chart=\"Transactions per second\"] path.series-0'); \
+         return p && p.getAttribute('d').includes('L')",
+    );
+    b.wait_for_text(".events", "Login", WAIT);
+    console.shot("overview");
 
     let errors = console_errors(b);
     assert!(errors.is_empty(), "browser console errors: {errors:#?}");

@@ -60,7 +60,14 @@ export class LineChart {
       }
       return s('path', { d: d || 'M0,0', class: `line series-${i}` });
     });
-    clear(this.svg, grid, labels, lines);
+    // The newest point of each series as a dot: a series of one point shows too.
+    const dots = this.series.map((_, i) => {
+      const p = points[points.length - 1];
+      const v = p && p.v[i];
+      if (v === null || v === undefined || !Number.isFinite(v)) return null;
+      return s('circle', { cx: x(p.t).toFixed(1), cy: y(Math.min(v, top)).toFixed(1), r: 3, class: `dot series-${i}` });
+    });
+    clear(this.svg, grid, labels, lines, dots);
 
     const last = points.length ? points[points.length - 1].v : [];
     clear(

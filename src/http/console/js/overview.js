@@ -1,12 +1,14 @@
 // Overview: what the host and the instance are, and live charts of the dashboard
 // samples: /dashboard/history once, then /dashboard every scheduler_interval
-// seconds (/dashboard/config says how often the agent samples).
+// seconds (/dashboard/config says how often the agent samples); the last events
+// from /notifications.
 
 import { get } from './api.js';
 import { h, clear, card, message, bytes, num, shortVersion } from './ui.js';
 import { LineChart } from './chart.js';
 
-const pct = (v) => `${num(v, 1)} %`;
+const EVENTS_SHOWN = 8;
+const EVENTS_REFRESH_MS = 10000;
 
 function sampleTime(sample) {
   const t = sample.databases?.timestamp ?? sample.timestamp ?? sample.buffers?.time ?? sample.active_backends?.time;
@@ -72,20 +74,27 @@ export default {
       for (const [key, chart] of Object.entries(charts)) {
         chart.update(points.filter((p) => p.t !== null).map((p) => ({ t: p.t, v: p[key] })));
       }
-      if (Array.isArray(last.notifications)) {
+    }
+
+    async function loadEvents() {
+      try {
+        const list = await get('/notifications');
+        if (!ctx.alive()) return;
         clear(
           events,
-          last.notifications.length
-            ? last.notifications.slice(0, 8).map((n) => h('li', null, h('span', { class: 'muted' }, n.date), ' ', h('b', null, n.username), ' ', n.message))
+          list.length
+            ? list.slice(0, EVENTS_SHOWN).map((n) => h('li', null, h('span', { class: 'muted' }, n.date), ' ', h('b', null, n.username), ' ', n.message))
             : h('li', { class: 'muted' }, 'No event yet.'),
         );
+      } catch (e) {
+        clear(events, h('li', { class: 'error' }, `Notifications: ${e.message}`));
       }
     }
 
     function add(sample) {
       const last = samples[samples.length - 1];
       if (last && sampleTime(last) === sampleTime(sample)) {
-        samples[samples.length - 1] = sample; // the same sample, with fresher notifications
+        samples[samples.length - 1] = sample; // the same sample again
       } else {
         samples.push(sample);
         if (samples.length > length) samples = samples.slice(samples.length - length);
@@ -102,6 +111,8 @@ export default {
       }
     }
 
+    loadEvents();
+    ctx.every(EVENTS_REFRESH_MS, loadEvents);
     (async () => {
       try {
         const config = await get('/dashboard/config');
@@ -120,7 +131,8 @@ export default {
 };
 
 function fact(label, value, id) {
-  return h('div', { class: 'fact', data: { fact: id } }, h('span', { class: 'fact-label' }, label), h('span', { class: 'fact-value' }, value ?? '–'));
+  const title = typeof value === 'string' ? value : value?.textContent;
+  return h('div', { class: 'fact', data: { fact: id } }, h('span', { class: 'fact-label' }, label), h('span', { class: 'fact-value', title }, value ?? '–'));
 }
 
 function pgState(ctx) {
