@@ -1,6 +1,6 @@
 //! The built-in web console (`/console`) in a real headless Chromium, against the
 //! real agent and a private PostgreSQL cluster: log in, every page with real data,
-//! the actions (cancel a `pg_sleep` backend, change a setting, run and cancel
+//! the actions (cancel and terminate `pg_sleep` backends, change a setting, run and cancel
 //! maintenance), a read-only user without action buttons, the PostgreSQL-down
 //! banner, and a browser console without errors. Screenshots of each page go to
 //! `target/console-shots/` (kept by CI as artifacts; docs/console/ has copies).
@@ -246,10 +246,28 @@ fn console_in_a_browser() {
         !ok && stderr.contains("canceling statement due to user request"),
         "{stderr}"
     );
+    // Terminate ends the session itself.
+    let mut doomed = Bg::run(&pg, DB, "SELECT pg_sleep(601) /* to terminate */");
+    let doomed_pid = console.wait_js(
+        "the second pg_sleep backend in Activity",
+        "const row = [...document.querySelectorAll('.page-activity tbody tr')] \
+           .find(tr => tr.textContent.includes('pg_sleep(601)')); \
+         const button = row && row.querySelector('button.terminate-backend'); \
+         return button && Number(button.dataset.pid)",
+    );
+    b.click_css(
+        &format!("button.terminate-backend[data-pid='{doomed_pid}']"),
+        WAIT,
+    );
+    b.wait_for_text("#confirm-title", "Terminate backend", WAIT);
+    b.click_css("#confirm-yes", WAIT);
+    b.wait_for_text("#flash", &format!("Backend {doomed_pid}: terminated"), WAIT);
+    let (ok, stderr) = doomed.wait_exit(WAIT, "psql of the terminated pg_sleep");
+    assert!(!ok && stderr.contains("terminating connection"), "{stderr}");
     console.wait_js(
-        "the cancelled backend to leave the Running list",
+        "the cancelled and terminated backends to leave the Running list",
         "return ![...document.querySelectorAll('.page-activity tbody tr')] \
-           .some(tr => tr.textContent.includes('pg_sleep(600)'))",
+           .some(tr => tr.textContent.includes('pg_sleep(60'))",
     );
 
     // Statements: the test's own queries are there, with their text.

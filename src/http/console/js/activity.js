@@ -12,7 +12,7 @@ const LISTS = [
   { id: 'blocking', label: 'Blocking', path: '/activity/blocking' },
 ];
 
-function columns(list, ctx, act) {
+function columns(list, ctx, act, expanded) {
   const common = [
     { key: 'pid', label: 'PID', num: true },
     { key: 'database', label: 'Database' },
@@ -33,7 +33,7 @@ function columns(list, ctx, act) {
     ...specific,
     { key: 'state', label: 'State' },
     { key: 'duration', label: 'Duration', num: true, render: (r) => seconds(r.duration) },
-    { key: 'query', label: 'Query', render: (r) => queryText(r.query), sort: false },
+    { key: 'query', label: 'Query', render: (r) => queryText(r.query, expanded, r.pid), sort: false },
   ];
   if (ctx.canWrite) {
     cols.push({
@@ -66,8 +66,9 @@ export default {
   mount(root, ctx) {
     let list = 'running';
     let data = { running: [], waiting: [], blocking: [] };
+    const expanded = new Set(); // pids whose query text is shown whole
     const tables = Object.fromEntries(
-      LISTS.map((l) => [l.id, new SortableTable(columns(l.id, ctx, act), { sortKey: 'duration', desc: true, empty: 'No backend.' })]),
+      LISTS.map((l) => [l.id, new SortableTable(columns(l.id, ctx, act, expanded), { sortKey: 'duration', desc: true, empty: 'No backend.' })]),
     );
     const search = h('input', { type: 'search', placeholder: 'query, user, database, client', id: 'activity-search' });
     const database = h('select', { id: 'activity-database' }, h('option', { value: '' }, 'all'));

@@ -237,11 +237,16 @@ function compare(a, b) {
   return String(a).localeCompare(String(b), 'en', { numeric: true });
 }
 
-/** A query text cut to one line; a click shows it all. */
-export function queryText(text) {
+/** A query text cut to one line; a click shows it all. `expanded` (a Set), when
+ * given, remembers which `key`s are open across re-renders of a refreshing table. */
+export function queryText(text, expanded = null, key = null) {
   if (text === null || text === undefined) return h('span', { class: 'muted' }, '(no text)');
-  const el = h('pre', { class: 'query collapsed', title: 'Click to expand' }, text);
-  el.addEventListener('click', () => el.classList.toggle('collapsed'));
+  const open = Boolean(expanded && expanded.has(key));
+  const el = h('pre', { class: open ? 'query' : 'query collapsed', title: 'Click to expand or collapse' }, text);
+  el.addEventListener('click', () => {
+    const collapsed = el.classList.toggle('collapsed');
+    if (expanded) collapsed ? expanded.delete(key) : expanded.add(key);
+  });
   return el;
 }
 
