@@ -343,6 +343,25 @@ fn console_in_a_browser() {
         "the cancelled task to leave the list",
         &format!("return !document.querySelector(\"button.cancel-task[data-task='{task}']\")"),
     );
+    // An ANALYZE at a time (the date picker's value set as a user's choice would):
+    // it stays `todo`, for the read-only user to see without its Cancel button.
+    b.click_css(".maintenance-form select.op option[value='analyze']", WAIT);
+    b.click_css(".maintenance-form select.when option[value='at']", WAIT);
+    b.wait_for(".maintenance-form input.at", WAIT);
+    b.execute(
+        "const at = document.querySelector('.maintenance-form input.at'); \
+         at.value = '2030-12-31T10:30:00'; at.dispatchEvent(new Event('input'))",
+        vec![],
+    );
+    b.click_css(".maintenance-form .run-maintenance", WAIT);
+    b.wait_for_text("#confirm-body", "It runs at 2030-12-31T", WAIT);
+    b.click_css("#confirm-yes", WAIT);
+    console.wait_js(
+        "the ANALYZE of 2030 in the task list",
+        "return [...document.querySelectorAll('.page-maintenance .tasks tbody tr')] \
+           .some(tr => tr.textContent.includes('2030-12-31T') && tr.textContent.includes('todo') \
+             && tr.querySelector('button.cancel-task'))",
+    );
     let session = agent.login();
     let vacuums = agent
         .get_as("/maintenance/vacuum/scheduled", &session)
@@ -389,7 +408,7 @@ fn console_in_a_browser() {
     assert_eq!(console.action_buttons(), 0, "Configuration");
     console.open(&format!("#/maintenance/{DB}/public/{TABLE}"));
     b.wait_for_text(".page-maintenance", "Indexes", WAIT);
-    b.wait_for_text(".page-maintenance .tasks tbody", "ANALYZE", WAIT);
+    b.wait_for_text(".page-maintenance .tasks tbody", "2030-12-31T", WAIT);
     assert_eq!(console.action_buttons(), 0, "Maintenance");
     let reader = agent.try_login(READER, READER_PASSWORD).json()["session"]
         .as_str()

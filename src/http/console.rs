@@ -55,7 +55,7 @@ static ASSETS: &[Asset] = &[
 /// The page may load its own scripts, styles and images and call its own origin;
 /// nothing inline, nothing from elsewhere, never in a frame.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// FNV-1a, computed at build time: a stable entity tag for each asset, so that a
