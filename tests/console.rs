@@ -319,6 +319,12 @@ fn console_in_a_browser() {
         "return [...document.querySelectorAll('.page-maintenance tbody tr')] \
            .some(tr => tr.textContent.includes('ANALYZE') && tr.textContent.includes('done'))",
     );
+    // The table's statistics on the page follow the task's end.
+    b.wait_for_text(
+        ".page-maintenance .facts-list",
+        "Modified since analyze\n0",
+        WAIT,
+    );
     common::wait_until(WAIT, "pg_stat_user_tables.last_analyze", || {
         pg.psql(
             DB,

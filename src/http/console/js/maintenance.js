@@ -40,6 +40,7 @@ export default {
     const error = h('div');
     const content = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
     // In the agent's order (newest first) until a column is clicked.
+    let statuses = new Map(); // task id -> status at the last refresh
     const tasks = new SortableTable(taskColumns(ctx, cancelTask), { empty: 'No task.' });
     clear(
       root,
@@ -230,6 +231,10 @@ export default {
         const list = await get(`/maintenance/tasks?limit=${TASKS_SHOWN}`);
         if (!ctx.alive()) return;
         tasks.update(list);
+        // A task that just ended changed the statistics shown above: read them again.
+        const ended = list.some((t) => ['todo', 'doing'].includes(statuses.get(t.id)) && ['done', 'failed'].includes(t.status));
+        statuses = new Map(list.map((t) => [t.id, t.status]));
+        if (ended) load();
       } catch (e) {
         clear(error, message('error', `Tasks: ${e.message}`));
       }
