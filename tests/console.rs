@@ -208,6 +208,19 @@ fn console_in_a_browser() {
     b.goto(&format!("{}/console", console.base));
     b.wait_for_text("#login-host", "PostgreSQL 1", WAIT);
     console.shot("login");
+    // A refused login shows the agent's message; the browser logs the refusal
+    // itself (404 "Invalid username/password.", as the spec says).
+    let username = b.find("#username").unwrap();
+    b.send_keys(&username, USER).unwrap();
+    b.send_keys(&b.find("#password").unwrap(), "not the password")
+        .unwrap();
+    b.click(&b.find("#login-submit").unwrap()).unwrap();
+    b.wait_for_text("#login-error", "Invalid username/password.", WAIT);
+    let refused: Vec<String> = console_errors(b)
+        .into_iter()
+        .filter(|e| !e.contains("/login - Failed to load resource"))
+        .collect();
+    assert!(refused.is_empty(), "browser console errors: {refused:#?}");
     console.login(USER, PASSWORD);
     b.wait_for_text("[data-fact='pg_version'] .fact-value", "PostgreSQL", WAIT);
     b.wait_for_text("[data-fact='state'] .fact-value", "up", WAIT);
