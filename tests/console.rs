@@ -24,7 +24,8 @@ const READER: &str = "bob";
 const READER_PASSWORD: &str = "read-only-pw";
 const DB: &str = "console_app";
 const TABLE: &str = "console_orders";
-const WAIT: Duration = Duration::from_secs(20);
+/// Generous: the machine may be busy with other builds; a wait ends as soon as it can.
+const WAIT: Duration = Duration::from_secs(30);
 
 fn shots_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
