@@ -67,6 +67,7 @@ export default {
     let list = 'running';
     let data = { running: [], waiting: [], blocking: [] };
     const expanded = new Set(); // pids whose query text is shown whole
+    let knownDatabases = '';
     const tables = Object.fromEntries(
       LISTS.map((l) => [l.id, new SortableTable(columns(l.id, ctx, act, expanded), { sortKey: 'duration', desc: true, empty: 'No backend.' })]),
     );
@@ -111,8 +112,12 @@ export default {
       );
       const dbs = [...new Set(Object.values(data).flat().map((r) => r.database).filter(Boolean))].sort();
       const chosen = database.value;
-      clear(database, h('option', { value: '' }, 'all'), dbs.map((d) => h('option', { value: d, selected: d === chosen }, d)));
-      database.value = dbs.includes(chosen) ? chosen : '';
+      // Rebuilt only when the databases change: an open drop-down stays open.
+      if (dbs.join('\n') !== knownDatabases) {
+        knownDatabases = dbs.join('\n');
+        clear(database, h('option', { value: '' }, 'all'), dbs.map((d) => h('option', { value: d, selected: d === chosen }, d)));
+        database.value = dbs.includes(chosen) ? chosen : '';
+      }
       const text = search.value.trim().toLowerCase();
       const min = Number(minDuration.value) || 0;
       const rows = data[list].filter(
