@@ -294,6 +294,12 @@ fn console_in_a_browser() {
     // Configuration: pending restart shown, then a setting changed from the page.
     pg.psql("postgres", "ALTER SYSTEM SET max_connections = 90");
     pg.psql("postgres", "SELECT pg_reload_conf()");
+    common::wait_until(WAIT, "max_connections to wait for a restart", || {
+        pg.psql(
+            "postgres",
+            "SELECT pending_restart FROM pg_settings WHERE name = 'max_connections'",
+        ) == "t"
+    });
     console.open("#/configuration");
     let search = b.wait_for("#settings-search", WAIT);
     b.wait_for_text(".page-configuration", "must be restarted", WAIT);

@@ -5,6 +5,8 @@
 import { get, post, del, seg } from './api.js';
 import { h, clear, message, flash, confirm, field } from './ui.js';
 
+const STATUS_REFRESH_MS = 5000;
+
 export default {
   title: 'Configuration',
   plugin: 'pgconf',
@@ -112,29 +114,45 @@ export default {
       return el;
     }
 
+    function showStatus(status) {
+      clear(
+        pending,
+        status.restart_pending
+          ? message('warning', [
+              'PostgreSQL must be restarted for these changes to apply: ',
+              (status.restart_changes || []).map((r) => `${r.name} (${valueText(r)})`).join(', ') || 'see pg_settings.pending_restart',
+              '.',
+            ])
+          : null,
+      );
+    }
+
     async function load() {
       try {
         const [all, status] = await Promise.all([get('/pgconf/configuration'), get('/pgconf/configuration/status')]);
         if (!ctx.alive()) return;
         categories = all;
         clear(error);
-        clear(
-          pending,
-          status.restart_pending
-            ? message('warning', [
-                'PostgreSQL must be restarted for these changes to apply: ',
-                (status.restart_changes || []).map((r) => `${r.name} (${valueText(r)})`).join(', ') || 'see pg_settings.pending_restart',
-                '.',
-              ])
-            : null,
-        );
+        showStatus(status);
         render();
       } catch (e) {
         clear(error, message('error', `Configuration: ${e.message}`));
       }
     }
 
+    // The restart state changes behind the page's back too: postgresql.conf
+    // edited and reloaded, or PostgreSQL restarted.
+    async function loadStatus() {
+      try {
+        const status = await get('/pgconf/configuration/status');
+        if (ctx.alive()) showStatus(status);
+      } catch (e) {
+        clear(error, message('error', `Configuration: ${e.message}`));
+      }
+    }
+
     load();
+    ctx.every(STATUS_REFRESH_MS, loadStatus);
   },
 };
 
