@@ -40,7 +40,7 @@ const FACILITIES: [&str; 20] = [
 ];
 
 /// Every section we read and the keys we understand in it.
-const KNOWN_KEYS: [(&str, &[&str]); 9] = [
+const KNOWN_KEYS: [(&str, &[&str]); 10] = [
     (
         "temboard",
         &[
@@ -92,6 +92,7 @@ const KNOWN_KEYS: [(&str, &[&str]); 9] = [
     ("maintenance", &["max_parallel"]),
     ("statements", &["dbname", "max_query_length"]),
     ("activity", &["max_age_ms"]),
+    ("console", &["enabled"]),
 ];
 
 /// 7.x plugin sections accepted without warnings: nothing in them is used.
@@ -118,6 +119,7 @@ pub struct Config {
     pub maintenance: Maintenance,
     pub statements: Statements,
     pub activity: Activity,
+    pub console: Console,
     /// One line per unknown section or key, for the caller to log.
     pub warnings: Vec<String>,
 }
@@ -241,6 +243,12 @@ pub struct Statements {
     pub max_query_length: usize,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct Console {
+    /// Whether `/console` (the built-in web console) is served.
+    pub enabled: bool,
+}
+
 /// Why the configuration cannot be used: one line naming the file (and the
 /// section and key, or the line number) at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,6 +344,7 @@ impl Config {
             maintenance: Maintenance::read(s)?,
             activity: Activity::read(s)?,
             statements: Statements::read(s)?,
+            console: Console::read(s)?,
             warnings: Vec::new(),
             path,
         })
@@ -460,6 +469,23 @@ impl Statements {
             dbname: s.text("statements", "dbname", "postgres")?,
             max_query_length: s.int("statements", "max_query_length", 16384, 64, 1 << 30)?,
         })
+    }
+}
+
+impl Console {
+    fn read(s: &Settings) -> Result<Self, ConfigError> {
+        Ok(Console {
+            enabled: s.get("console", "enabled", true, parse_bool)?,
+        })
+    }
+}
+
+/// A boolean as Python's configparser reads one (temboard-agent 7.x's files).
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Ok(true),
+        "0" | "no" | "false" | "off" => Ok(false),
+        _ => Err("is not a boolean (true or false)".into()),
     }
 }
 
@@ -1208,6 +1234,16 @@ mod tests {
         let c = load_ok("[temboard]\nhostname =\nkey = \nssl_ca_cert_file =\n");
         assert_eq!((c.temboard.hostname, c.temboard.key), (None, None));
         assert_eq!(c.temboard.ssl_ca_cert_file, None);
+    }
+
+    #[test]
+    fn console_is_enabled_unless_switched_off() {
+        assert!(load_ok("").console.enabled);
+        assert!(!load_ok("[console]\nenabled = false\n").console.enabled);
+        assert!(!load_ok("[console]\nenabled = Off\n").console.enabled);
+        assert!(load_ok("[console]\nenabled = yes\n").console.enabled);
+        assert!(load_err("[console]\nenabled = maybe\n")
+            .contains("[console] enabled: \"maybe\" is not a boolean (true or false)"));
     }
 
     #[test]

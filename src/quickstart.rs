@@ -620,6 +620,7 @@ fn print_banner(dir: &Path, port: u16, password: &str, key: &str, pg: &Cluster, 
          temboard-agent quickstart: for trying the agent, not for production.\n\
          \n\
          \x20 Agent URL:   {url}  (self-signed certificate: curl -k)\n\
+         \x20 Console:     {url}/console  (open it in a browser; accept the certificate)\n\
          \x20 User:        {ADMIN_USER}\n\
          \x20 Password:    {password}\n\
          \x20 Key:         {key}\n\
