@@ -291,7 +291,11 @@ impl PgCluster {
                 .and_then(|v| v.split('.').next())
                 .and_then(|m| m.parse().ok())
                 .unwrap_or_else(|| {
-                    panic!("no major version in {} --version: {}", bin.display(), describe_output(&out))
+                    panic!(
+                        "no major version in {} --version: {}",
+                        bin.display(),
+                        describe_output(&out)
+                    )
                 })
         })
     }
@@ -644,7 +648,10 @@ impl PgCluster {
             .expect("running cp");
         self.start_again();
         if !out.status.success() {
-            panic!("copying the primary's data directory failed:\n{}", describe_output(&out));
+            panic!(
+                "copying the primary's data directory failed:\n{}",
+                describe_output(&out)
+            );
         }
         for stale in ["postmaster.opts", "postmaster.pid"] {
             let _ = fs::remove_file(standby.data_dir.join(stale));
@@ -667,7 +674,10 @@ impl PgCluster {
             .output()
             .expect("running sh");
         if !out.status.success() {
-            panic!("making the copy a standby failed:\n{}", describe_output(&out));
+            panic!(
+                "making the copy a standby failed:\n{}",
+                describe_output(&out)
+            );
         }
     }
 }
