@@ -268,7 +268,9 @@ impl PgCluster {
     pub fn bin_dir() -> &'static Path {
         static DIR: OnceLock<PathBuf> = OnceLock::new();
         DIR.get_or_init(|| match std::env::var_os("TBA_PG_BIN") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            // Absolute: the binaries run from the clusters' own directories.
+            Some(dir) if !dir.is_empty() => std::path::absolute(&dir)
+                .unwrap_or_else(|e| panic!("TBA_PG_BIN={}: {e}", Path::new(&dir).display())),
             _ => PathBuf::from(DEFAULT_BIN_DIR),
         })
     }
