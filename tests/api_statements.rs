@@ -717,9 +717,10 @@ fn a_failure_midway_truncates_the_answer() {
     assert_eq!(rows(&body).len(), 1);
 }
 
-/// pg_stat_statements 1.11 (PostgreSQL 17) cannot be created on this PostgreSQL 15:
-/// its snapshot statement runs here against a stand-in function with 1.11's column
-/// names, with a statement counted both top-level and nested (two rows to merge).
+/// The 1.11 snapshot statement (PostgreSQL 17+) on any server, against a stand-in
+/// function with 1.11's column names and known counters: a statement counted both
+/// top-level and nested (two rows to merge). The real 1.11 and 1.12 are read by
+/// `the_servers_own_extension_version_is_read` on 17 and 18.
 #[test]
 fn the_1_11_statement_reads_split_io_times_and_merges_nested_executions() {
     use actors::statements::columns::{snapshot_sql, Naming};
