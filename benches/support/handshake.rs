@@ -107,15 +107,16 @@ pub fn ecdsa_p256() -> (Vec<CertificateDer<'static>>, String) {
     )
 }
 
-/// The RSA 2048 sample certificate of the tests and its key.
+/// A v3 certificate for the RSA 2048 key of the tests' sample (whose own
+/// certificate is X.509 v1, which rustls does not check keys against).
 pub fn rsa_2048() -> (Vec<CertificateDer<'static>>, String) {
-    let cert =
-        CertificateDer::from_pem_slice(include_str!("../../tests/fixtures/v1-cert.pem").as_bytes())
-            .unwrap();
-    (
-        vec![cert],
-        include_str!("../../tests/fixtures/v1-key.pem").to_string(),
-    )
+    let key = include_str!("../../tests/fixtures/v1-key.pem");
+    let pair = rcgen::KeyPair::from_pem(key).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&pair)
+        .unwrap();
+    (vec![cert.der().clone()], key.to_string())
 }
 
 /// Median server time of `n` full and of `n` resumed handshakes, in µs.
