@@ -18,7 +18,8 @@
 //! each: on new connections with full TLS handshakes, with resumed ones (TLS 1.3
 //! tickets), and over keep-alive connections, with the agent's CPU per request next
 //! to its floor: the server's share of one TLS handshake, measured in memory
-//! (`support/handshake.rs`, the agent's provider and the generated ECDSA P-256 key).
+//! (`support/handshake.rs`, the agent's provider, aws-lc-rs, and the generated ECDSA
+//! P-256 key).
 //!
 //! It prints one line per case (successful requests/s, p50/p90/p99/max latency, errors,
 //! agent RSS after the case) and the agent's VmRSS/VmHWM (from /proc/<pid>/status) at
@@ -510,7 +511,8 @@ fn handshake_cases(agent: &Agent, full: bool) {
     println!();
     println!(
         "{HANDSHAKE_CLIENTS} clients, agent CPU per request next to its floor (server share of one \
-         TLS handshake, in memory, ring, ECDSA P-256: full {:.3} ms, resumed {:.3} ms):",
+         TLS handshake, in memory, {}, ECDSA P-256: full {:.3} ms, resumed {:.3} ms):",
+        handshake::AGENT_PROVIDER,
         full_us / 1000.0,
         resumed_us / 1000.0
     );

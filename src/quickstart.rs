@@ -519,6 +519,7 @@ fn write_certificate(dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    // rcgen's default key is ECDSA P-256, the cheaper to handshake with.
     let certified = rcgen::generate_simple_self_signed(names)
         .map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
     write_private(&key_path, &certified.key_pair.serialize_pem())?;

@@ -22,6 +22,9 @@ pub struct Provider {
     pub ticketer: fn() -> Arc<dyn rustls::server::ProducesTickets>,
 }
 
+/// The provider `src/http/tls.rs` configures.
+pub const AGENT_PROVIDER: &str = "aws-lc-rs";
+
 pub const PROVIDERS: [Provider; 2] = [
     Provider {
         name: "ring",
