@@ -18,7 +18,7 @@
 //!
 //! Then, with the 250 idle connections, the concurrent case of a busy UI: 8 client
 //! threads for `LOAD_TIME`, every request on a new TLS connection (full handshakes,
-//! then resumed ones), against the agent with `[activity] max_age_ms` 250 (the
+//! then resumed ones), then over keep-alive connections, against the agent with `[activity] max_age_ms` 250 (the
 //! default: listings shared) and 0 (every request reads anew, as before). Each line
 //! gives requests/s, p50, p99 and the agent's CPU per request (from /proc/<pid>/stat)
 //! next to the floor: the SQL and the /proc pass of one listing, measured above.
@@ -114,6 +114,12 @@ fn main() {
                 &floor,
             );
         }
+        let load = load::run_keep_alive(target.port, target.pid(), &path, LOAD_THREADS, load_time);
+        load::print(
+            &format!("250 idle, {LOAD_THREADS} clients, {name}, keep-alive"),
+            &load,
+            &floor,
+        );
     }
     drop(holders);
     // The agent's own account of its last listings (SQL and /proc pass, in ms).

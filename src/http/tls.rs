@@ -76,7 +76,8 @@ pub fn load(cert_file: &Path, key_file: &Path) -> Result<LoadedTls, String> {
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(FixedCertificate(Arc::new(certified))));
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
-    config.ticketer = aws_lc_rs::Ticketer::new().map_err(|e| format!("TLS session tickets: {e}"))?;
+    config.ticketer =
+        aws_lc_rs::Ticketer::new().map_err(|e| format!("TLS session tickets: {e}"))?;
     Ok(LoadedTls { config, x509_v1 })
 }
 
