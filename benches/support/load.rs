@@ -64,43 +64,13 @@ pub fn run(
     duration: Duration,
     config: Arc<rustls::ClientConfig>,
 ) -> Load {
-    let cpu_before = cpu_seconds(agent_pid);
-    let started = Instant::now();
-    let deadline = started + duration;
-    let results: Vec<(Vec<Duration>, usize)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let config = config.clone();
-                scope.spawn(move || {
-                    let mut latencies = Vec::new();
-                    let mut errors = 0;
-                    while Instant::now() < deadline {
-                        let start = Instant::now();
-                        match client::try_send_with(port, &Request::get(path), config.clone()) {
-                            Ok(r) if r.status == 200 => latencies.push(start.elapsed()),
-                            _ => errors += 1,
-                        }
-                    }
-                    (latencies, errors)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let wall = started.elapsed();
-    let agent_cpu = cpu_seconds(agent_pid) - cpu_before;
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for (l, e) in results {
-        latencies.extend(l);
-        errors += e;
-    }
-    Load {
-        latencies,
-        errors,
-        wall,
-        agent_cpu,
-    }
+    drive(agent_pid, threads, duration, || {
+        let config = config.clone();
+        move || {
+            client::try_send_with(port, &Request::get(path), config.clone())
+                .is_ok_and(|r| r.status == 200)
+        }
+    })
 }
 
 /// `run`, over one persistent connection per client thread (keep-alive).
@@ -111,22 +81,37 @@ pub fn run_keep_alive(
     threads: usize,
     duration: Duration,
 ) -> Load {
+    drive(agent_pid, threads, duration, || {
+        let mut connection = crate::common::keep_alive::KeepAlive::new(port);
+        // The connection is made before the clock starts.
+        let _ = connection.get(path);
+        move || matches!(connection.get(path), Ok((200, _)))
+    })
+}
+
+/// Runs `threads` clients, each made by `client` and sending one request per call
+/// (answering whether it succeeded), for `duration`.
+fn drive<C, F>(agent_pid: u32, threads: usize, duration: Duration, client: C) -> Load
+where
+    C: Fn() -> F + Sync,
+    F: FnMut() -> bool,
+{
     let cpu_before = cpu_seconds(agent_pid);
     let started = Instant::now();
     let deadline = started + duration;
     let results: Vec<(Vec<Duration>, usize)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
+                let client = &client;
                 scope.spawn(move || {
-                    let mut connection = crate::common::keep_alive::KeepAlive::new(port);
-                    let _ = connection.get(path);
-                    let mut latencies = Vec::new();
-                    let mut errors = 0;
+                    let mut request = client();
+                    let (mut latencies, mut errors) = (Vec::new(), 0);
                     while Instant::now() < deadline {
                         let start = Instant::now();
-                        match connection.get(path) {
-                            Ok((200, _)) => latencies.push(start.elapsed()),
-                            _ => errors += 1,
+                        if request() {
+                            latencies.push(start.elapsed());
+                        } else {
+                            errors += 1;
                         }
                     }
                     (latencies, errors)
