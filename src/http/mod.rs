@@ -13,6 +13,7 @@ pub mod extract;
 pub mod maintenance;
 pub mod metrics;
 pub mod monitoring;
+pub mod openapi;
 pub mod pgconf;
 pub mod statements;
 pub mod tls;
@@ -129,6 +130,7 @@ pub fn serve(
                 ),
             )
             .configure(core::routes)
+            .configure(openapi::routes)
             .configure(|cfg| {
                 let plugins: [(&str, PluginRoutes); 7] = [
                     ("dashboard", dashboard::routes),
