@@ -1337,3 +1337,30 @@ fn an_operation_that_cannot_get_its_lock_fails_with_the_reason() {
     });
     assert!(agent.log().contains("maintenance operation failed"));
 }
+
+/// Found by the fuzzer (.ci/fuzz): the maintenance resources are guarded by method,
+/// so another method fell through to the router's 404 instead of a 405.
+#[test]
+fn another_method_on_a_maintenance_path_is_405() {
+    let agent = Agent::start(PgCluster::shared());
+    let session = agent.login();
+    for (method, path) in [
+        ("TRACE", "/maintenance"),
+        ("PUT", "/maintenance/tasks"),
+        ("POST", "/maintenance/tasks/0123abcd"),
+        ("PATCH", "/maintenance/vacuum/scheduled"),
+        ("GET", "/maintenance/postgres/vacuum"),
+        ("DELETE", "/maintenance/postgres"),
+        ("PUT", "/maintenance/postgres/schema/public/table/t/analyze"),
+        ("GET", "/maintenance/postgres/schema/public/index/i/reindex"),
+    ] {
+        let res = agent.send(Request::new(method, path).session(&session));
+        assert_eq!(res.status, 405, "{method} {path}: {}", res.text());
+        assert_eq!(res.error(), "Method not allowed.");
+    }
+    // Unknown paths stay 404, and the overlapping paths keep their handlers.
+    let res = agent.send(Request::new("GET", "/maintenance/a/b/c/d").session(&session));
+    assert_eq!(res.status, 404, "{}", res.text());
+    let res = agent.send(Request::new("DELETE", "/maintenance/vacuum/analyze").session(&session));
+    assert_eq!(res.status, 406, "{}", res.text());
+}

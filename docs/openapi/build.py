@@ -186,16 +186,29 @@ def query(name, description, schema=None):
             "schema": schema or {"type": "string"}}
 
 
-DB = path_param("db", "database name", {"type": "string", "examples": ["postgres"]})
-SCHEMA = path_param("schema", "schema name", {"type": "string", "examples": ["public"]})
-TABLE = path_param("table", "table name", {"type": "string", "examples": ["country"]})
-INDEX = path_param("index", "index name", {"type": "string", "examples": ["country_pkey"]})
-TASK_ID = path_param("id", "task id: 8 lowercase hex digits",
-                     {"type": "string", "examples": ["9ce6426b"]})
+def name(example):
+    """A PostgreSQL object name: not empty, no NUL (else 406)."""
+    return {"type": "string", "minLength": 1, "pattern": "^[^\\u0000]+$",
+            "examples": [example]}
+
+
+DB = path_param("db", "database name", name("postgres"))
+SCHEMA = path_param("schema", "schema name", name("public"))
+TABLE = path_param("table", "table name", name("country"))
+INDEX = path_param("index", "index name", name("country_pkey"))
+TASK_ID = path_param("id", "task id: 8 lowercase hex digits (else 406)",
+                     {"type": "string", "pattern": "^[0-9a-f]{8}$", "examples": ["9ce6426b"]})
 LIMIT_OFFSET = [
-    query("limit", "rows answered at most (non-negative integer)", {"type": "string"}),
-    query("offset", "rows skipped (non-negative integer)", {"type": "string"}),
+    query("limit", "rows answered at most (capped at 50000)", {"type": "integer", "minimum": 0}),
+    query("offset", "rows skipped", {"type": "integer", "minimum": 0,
+                                     "maximum": 9223372036854775807}),
 ]
+# `YYYY-MM-DDTHH:MM:SSZ`, UTC. The pattern is narrower than what is accepted (any
+# real time): days 01-28 only, so that every string it admits is a real time.
+UTC_TIME = {"type": "string",
+            "pattern": "^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+                       "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$",
+            "examples": ["2099-01-01T00:00:00Z"]}
 
 # --- Security -------------------------------------------------------------------
 
@@ -259,8 +272,11 @@ def build():
     add(operation("POST", "/login", "core", "Log in: a session id", PUBLIC,
                   answer("POST /login"),
                   body={"type": "object", "required": ["username", "password"],
-                        "properties": {"username": {"type": "string", "examples": ["alice"]},
-                                       "password": {"type": "string"}}},
+                        "properties": {
+                            "username": {"type": "string", "pattern": "^[a-z0-9_.-]{3,64}$",
+                                         "examples": ["alice"]},
+                            # 1 to 72 bytes (bcrypt): 18 characters of up to 4 bytes.
+                            "password": {"type": "string", "minLength": 1, "maxLength": 18}}},
                   codes=(404, 429)))
     add(operation("GET", "/logout", "core", "End the session", SESSION, answer("GET /logout")))
     add(operation("GET", "/profile", "core", "The session's user", SESSION,
@@ -292,8 +308,11 @@ def build():
                   SESSION, obj({"numeric": {"type": "integer"}, "full": {"type": "string"}}),
                   codes=(PG,)))
     # Activity
-    filters = [query("limit", "rows at most (1..)"), query("min_duration", "seconds"),
-               query("dbname", "database"), query("user", "role name")]
+    filters = [query("limit", "rows at most", {"type": "integer", "minimum": 1,
+                                               "maximum": 5000}),
+               query("min_duration", "seconds", {"type": "number", "minimum": 0}),
+               query("dbname", "database", name("postgres")),
+               query("user", "role name", name("postgres"))]
     waiting = answer("GET /activity/waiting", nullable=True)
     for path, key in (("/activity", "GET /activity"), ("/activity/waiting", None),
                       ("/activity/blocking", None)):
@@ -302,7 +321,8 @@ def build():
         add(operation("GET", path, "activity", f"Backends ({path})", SESSION_OR_KEY, schema,
                       params=filters, codes=(PG,)))
     pids = {"type": "object", "required": ["pids"],
-            "properties": {"pids": {"type": "array", "items": {"type": "integer"}}}}
+            "properties": {"pids": {"type": "array", "maxItems": 1000, "items": {
+                "type": "integer", "minimum": 1, "maximum": 2147483647}}}}
     for path, word in (("/activity/kill", "killed"), ("/activity/cancel", "cancelled")):
         add(operation("POST", path, "activity", f"Signal backends ({word})", SESSION,
                       obj({"backends": array(obj({"pid": {"type": "integer"},
@@ -317,11 +337,11 @@ def build():
                                      CPU_MODELS), codes=(PG,)))
     add(operation("GET", "/dashboard/config", "dashboard", "Sampling settings", SESSION_OR_KEY,
                   answer("GET /dashboard/config")))
-    for name in ("buffers", "hitratio", "active_backends", "cpu", "loadaverage", "memory",
+    for metric in ("buffers", "hitratio", "active_backends", "cpu", "loadaverage", "memory",
                  "hostname", "os_version", "pg_version", "n_cpu", "databases", "info",
                  "max_connections"):
-        add(operation("GET", f"/dashboard/{name}", "dashboard", f"Dashboard: {name}",
-                      SESSION_OR_KEY, answer(f"GET /dashboard/{name}"), codes=(PG,)))
+        add(operation("GET", f"/dashboard/{metric}", "dashboard", f"Dashboard: {metric}",
+                      SESSION_OR_KEY, answer(f"GET /dashboard/{metric}"), codes=(PG,)))
     # Monitoring
     add(operation("GET", "/monitoring/probe/{name}", "monitoring", "Run one probe",
                   SESSION_OR_KEY, probe_schema(),
@@ -332,7 +352,9 @@ def build():
                               "docs/monitoring-probes.md."))
     add(operation("GET", "/monitoring/history", "monitoring", "Collector records",
                   SESSION_OR_KEY, history(),
-                  params=[query("start", "UTC YYYY-MM-DDTHH:MM:SSZ"), query("limit", "records")]))
+                  params=[query("start", "UTC YYYY-MM-DDTHH:MM:SSZ", UTC_TIME),
+                          query("limit", "records", {"type": "integer", "minimum": 1,
+                                                     "maximum": 10000})]))
     add(operation("GET", "/monitoring/config", "monitoring", "Collector settings",
                   SESSION_OR_KEY, answer("GET /monitoring/config")))
     add(operation("GET", "/metrics", "monitoring", "Prometheus text exposition", METRICS, None,
@@ -392,10 +414,20 @@ def build():
                   SESSION_OR_KEY,
                   answer("GET /maintenance/postgres/schema/public/table/country", nullable=True),
                   params=[DB, SCHEMA, TABLE], codes=(404, PG)))
-    schedule_body = {"type": "object", "properties": {
-        "datetime": {"type": "string", "examples": ["2099-01-01T00:00:00Z"]},
-        "cron": {"type": "string", "examples": ["0 3 * * *"]},
-        "mode": {"type": "string", "examples": ["full,analyze"]}}}
+    schedule_body = {
+        "type": "object",
+        "properties": {
+            "datetime": UTC_TIME,
+            # Any 5-field crontab expression that fires is accepted; the pattern
+            # admits a daily subset.
+            "cron": {"type": "string",
+                     "pattern": "^([0-5]?[0-9]|\\*) ([01]?[0-9]|2[0-3]|\\*) \\* \\* \\*$",
+                     "examples": ["0 3 * * *"]},
+            "mode": {"type": ["string", "null"],
+                     "pattern": "^((full|freeze|analyze)(,(full|freeze|analyze))*)?$",
+                     "examples": ["full,analyze"]}},
+        "not": {"required": ["datetime", "cron"]},
+    }
     scheduled = answer("POST /maintenance/postgres/vacuum")
     cancelled = answer("DELETE /maintenance/vacuum/9ce6426b")
     for op in OPS:
@@ -425,10 +457,17 @@ def build():
     # Statements
     add(operation("GET", "/statements", "statements", "pg_stat_statements", SESSION_OR_KEY,
                   statements(),
-                  params=[query("limit", "rows (positive integer)"),
-                          query("order", "total_time, calls or mean_time"),
-                          query("text", "true or false"),
-                          query("since", "a snapshot_datetime answered earlier")],
+                  params=[query("limit", "rows", {"type": "integer", "minimum": 1,
+                                                  "maximum": 18446744073709551615}),
+                          query("order", "sort order",
+                                {"enum": ["total_time", "calls", "mean_time"]}),
+                          query("text", "query texts", {"enum": ["true", "false"]}),
+                          query("since", "a snapshot_datetime answered earlier",
+                                {"type": "string",
+                                 "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]) "
+                                            "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                                            "(\\.[0-9]{1,6})?[+-](0[0-9]|1[0-2])(:?[0-5][0-9])?$",
+                                 "examples": ["2026-12-03 07:00:00.123456+00:00"]})],
                   codes=(404, PG)))
 
     paths = {}

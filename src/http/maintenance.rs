@@ -62,6 +62,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             post("/maintenance/{db}/schema/{schema}/index/{index}/reindex").to(schedule_index),
         );
+    // The guards above let a request of another method fall through, to the router's
+    // 404: answer 405 instead, as the other chapters' resources do.
+    for path in [
+        "/maintenance",
+        "/maintenance/tasks",
+        "/maintenance/tasks/{id}",
+        "/maintenance/{OP}/scheduled",
+        "/maintenance/{OP}/{id}",
+        "/maintenance/{db}",
+        "/maintenance/{db}/{OP}",
+        "/maintenance/{db}/{OP}/scheduled",
+        "/maintenance/{db}/schema/{schema}",
+        "/maintenance/{db}/schema/{schema}/{OP}/scheduled",
+        "/maintenance/{db}/schema/{schema}/table/{table}",
+        "/maintenance/{db}/schema/{schema}/table/{table}/{OP}",
+        "/maintenance/{db}/schema/{schema}/table/{table}/{OP}/scheduled",
+        "/maintenance/{db}/schema/{schema}/index/{index}/reindex",
+    ] {
+        cfg.service(web::resource(path.replace("{OP}", OP)).to(method_not_allowed));
+    }
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(json!({ "error": "Method not allowed." }))
 }
 
 /// A name from the path: PostgreSQL refuses empty names and NUL bytes.
