@@ -1357,7 +1357,11 @@ fn another_method_on_a_maintenance_path_is_405() {
         let res = agent.send(Request::new(method, path).session(&session));
         assert_eq!(res.status, 405, "{method} {path}: {}", res.text());
         assert_eq!(res.error(), "Method not allowed.");
+        // RFC 9110: a 405 names what the path accepts (also found by the fuzzer).
+        assert!(res.header("Allow").is_some(), "{method} {path}");
     }
+    let res = agent.send(Request::new("TRACE", "/maintenance/vacuum/analyze").session(&session));
+    assert_eq!(res.header("Allow"), Some("DELETE, POST"));
     // Unknown paths stay 404, and the overlapping paths keep their handlers.
     let res = agent.send(Request::new("GET", "/maintenance/a/b/c/d").session(&session));
     assert_eq!(res.status, 404, "{}", res.text());

@@ -259,3 +259,22 @@ fn response_objects_are_closed() {
         "objects without additionalProperties: {open:?}"
     );
 }
+
+/// Found by the fuzzer (.ci/fuzz): actix-web's own 405 had no `Allow` header, which
+/// RFC 9110 requires; it now names the methods the document lists for the path.
+#[test]
+fn a_405_names_the_allowed_methods() {
+    let agent = Agent::start(PgCluster::shared());
+    for (method, path, allow) in [
+        ("DELETE", "/status", "GET"),
+        ("PUT", "/pgconf/configuration", "GET, POST"),
+        ("TRACE", "/openapi.json", "GET"),
+        ("GET", "/login", "POST"),
+        ("PATCH", "/maintenance/tasks", "GET"),
+    ] {
+        let res = agent.send(Request::new(method, path));
+        assert_eq!(res.status, 405, "{method} {path}: {}", res.text());
+        assert_eq!(res.header("Allow"), Some(allow), "{method} {path}");
+        assert_eq!(res.json()["error"], "Method not allowed.");
+    }
+}
