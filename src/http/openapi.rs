@@ -22,9 +22,15 @@ async fn document() -> HttpResponse {
 }
 
 /// The methods documented for `path`, as an `Allow` header value ("DELETE, GET"), for
-/// the 405 answers (RFC 9110 requires the header there). Path templates match one
-/// non-empty segment per `{parameter}`. None when no documented path matches.
+/// the 405 answers (RFC 9110 requires the header there). A documented concrete path
+/// decides alone; otherwise the templates that match, one non-empty segment per
+/// `{parameter}`. None when no documented path matches.
 pub fn allowed_methods(path: &str) -> Option<String> {
+    // OpenAPI matches a concrete path before the templates: `/maintenance/vacuum/
+    // scheduled` is the GET list, not an id of `DELETE /maintenance/vacuum/{id}`.
+    if let Some((_, allowed)) = templates().iter().find(|(t, _)| t == path) {
+        return Some(allowed.join(", "));
+    }
     let mut methods: Vec<String> = Vec::new();
     for (template, allowed) in templates() {
         if matches(template, path) {
@@ -83,10 +89,9 @@ mod tests {
             allowed_methods("/pgconf/configuration").as_deref(),
             Some("GET, POST")
         );
-        // `scheduled` is also an id for DELETE /maintenance/vacuum/{id} (a 406 then).
         assert_eq!(
             allowed_methods("/maintenance/vacuum/scheduled").as_deref(),
-            Some("DELETE, GET")
+            Some("GET")
         );
         assert_eq!(
             allowed_methods("/maintenance/vacuum/analyze").as_deref(),
