@@ -1349,6 +1349,7 @@ fn another_method_on_a_maintenance_path_is_405() {
         ("PUT", "/maintenance/tasks"),
         ("POST", "/maintenance/tasks/0123abcd"),
         ("PATCH", "/maintenance/vacuum/scheduled"),
+        ("DELETE", "/maintenance/analyze/scheduled"),
         ("GET", "/maintenance/postgres/vacuum"),
         ("DELETE", "/maintenance/postgres"),
         ("PUT", "/maintenance/postgres/schema/public/table/t/analyze"),

@@ -373,7 +373,7 @@ def build():
                   body={"type": "object", "required": ["settings"],
                         "properties": {"settings": array({
                             "type": "object", "required": ["name", "setting"],
-                            "properties": {"name": {"type": "string"},
+                            "properties": {"name": {"type": "string", "minLength": 1},
                                            "setting": {"type": ["string", "number", "boolean"]}}})},
                         "examples": [{"settings": [{"name": "autovacuum", "setting": "on"}]}]},
                   codes=(404, PG)))
@@ -433,7 +433,7 @@ def build():
     }
     # ANALYZE and REINDEX have no mode: one sent anyway is ignored, whatever it is.
     other_body = json.loads(json.dumps(schedule_body))
-    other_body["properties"]["mode"] = {"description": "ignored"}
+    other_body["properties"]["mode"] = {"type": ["string", "null"], "description": "ignored"}
     bodies = {"vacuum": schedule_body, "analyze": other_body, "reindex": other_body}
     scheduled = answer("POST /maintenance/postgres/vacuum")
     cancelled = answer("DELETE /maintenance/vacuum/9ce6426b")

@@ -48,6 +48,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(get("/maintenance/tasks").to(tasks))
         .service(get("/maintenance/tasks/{id}").to(task))
         .service(get("/maintenance/{OP}/scheduled").to(list_all))
+        // A list, not a task id: 405 rather than the cancel handler's 406.
+        .service(delete("/maintenance/{OP}/scheduled").to(method_not_allowed))
         .service(delete("/maintenance/{OP}/{id}").to(cancel))
         .service(get("/maintenance/{db}").to(database))
         .service(post("/maintenance/{db}/{OP}").to(schedule_database))
