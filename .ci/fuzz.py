@@ -159,7 +159,8 @@ def main():
         assert status == 200, body
         session = body["session"]
         docs = derived_documents(work)
-        common = [st, "run", "--url", f"https://127.0.0.1:{port}", "--tls-verify", "false",
+        common = [st, "--config-file", os.path.join(ROOT, ".ci", "schemathesis.toml"),
+                  "run", "--url", f"https://127.0.0.1:{port}", "--tls-verify", "false",
                   "--checks", "all", "--exclude-checks", "ignored_auth",
                   "--max-time", str(SECONDS), "--workers", "2", "--max-examples", "50",
                   "--request-timeout", "60", "--seed", os.environ.get("TBA_FUZZ_SEED", "1"),
