@@ -9,7 +9,7 @@ agent on a throwaway PostgreSQL cluster. Exits non-zero on any finding.
   the machine is touched (the cluster listens on its own Unix socket only).
 - Two runs: one with a session (`X-Session`) on every operation, one with the agent
   key (`X-TemBoard-Agent-Key`) on the operations that accept it. Each run is bounded
-  by TBA_FUZZ_SECONDS (default 120 s).
+  by TBA_FUZZ_SECONDS (default 100 s).
 - Checks: every Schemathesis check (no 5xx, status codes, content types, response
   schemas with their exact keys, schema-valid requests accepted, invalid ones
   refused, 405 for other methods...), except `ignored_auth`: a request without a
@@ -43,7 +43,7 @@ SCHEMATHESIS_VERSION = "4.32.5"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.environ.get("TBA_FUZZ_VENV",
                       f"/opt/temboard-agent-ci/schemathesis-{SCHEMATHESIS_VERSION}")
-SECONDS = int(os.environ.get("TBA_FUZZ_SECONDS", "120"))
+SECONDS = int(os.environ.get("TBA_FUZZ_SECONDS", "100"))
 TLS = ssl._create_unverified_context()  # the quick start's self-signed certificate
 
 
