@@ -93,6 +93,35 @@ def wait_for(what, deadline, check):
     raise SystemExit(f"fuzz: timed out after {deadline} s waiting for {what}")
 
 
+# CPython 3.11 (before 3.11.8) can fail while Hypothesis reads a lambda's source:
+# "SystemError: AST constructor recursion depth mismatch". It is the fuzzer's
+# interpreter failing, not the agent: reported, not a finding.
+KNOWN_ERRORS = ("AST constructor recursion depth mismatch",)
+
+
+def only_known_errors(junit):
+    """Whether a failed run's report holds no check failure, only known errors."""
+    import xml.etree.ElementTree as ET
+    try:
+        cases = ET.parse(junit).getroot().iter("testcase")
+    except (OSError, ET.ParseError) as e:
+        log(f"no readable report ({e})")
+        return False
+    failures, errors = 0, 0
+    for case in cases:
+        for child in case:
+            text = f"{child.get('message', '')} {child.text or ''}"
+            if child.tag == "failure":
+                failures += 1
+            elif child.tag == "error":
+                if any(k in text for k in KNOWN_ERRORS):
+                    log(f"warning: {case.get('name')}: the fuzzer's own error "
+                        f"({KNOWN_ERRORS[0]}), not a finding")
+                else:
+                    errors += 1
+    return failures == 0 and errors == 0
+
+
 def derived_documents(work):
     """The document as each run sees it: one way to authenticate per run, so that
     Schemathesis never makes up a wrong key or session of its own."""
@@ -171,9 +200,12 @@ def main():
                 ("key", f"X-TemBoard-Agent-Key: {key}", [])):
             log(f"--- run with the {run} ({SECONDS} s at most)")
             started = time.monotonic()
-            res = subprocess.run(common + ["-H", header] + extra + [docs[run]], cwd=work)
+            junit = os.path.join(work, f"{run}.xml")
+            res = subprocess.run(common + ["-H", header, "--report", "junit",
+                                           "--report-junit-path", junit] + extra + [docs[run]],
+                                 cwd=work)
             log(f"{run} run: exit {res.returncode} in {time.monotonic() - started:.0f} s")
-            failed |= res.returncode != 0
+            failed |= res.returncode != 0 and not only_known_errors(junit)
         # Still there, and PostgreSQL with it.
         if agent.poll() is not None:
             log("the agent died")
