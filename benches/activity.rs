@@ -11,15 +11,25 @@
 //!   prepare + execute on a pooled connection), from this process;
 //! - `proc`: one pass over `/proc/<pid>/{stat,io}` for the pids it answered;
 //! - `http`: `GET /activity?key=...` over one persistent TLS connection (as the
-//!   temBoard UI talks to the agent): authentication, the actor, SQL, /proc, JSON.
+//!   temBoard UI talks to the agent): authentication, the actor, SQL, /proc, JSON;
+//!   against an agent with `[activity] max_age_ms = 0`, so that every request reads.
 //!
 //! It prints p50/p90/max of each and the ratio of the http and sql medians.
+//!
+//! Then, with the 250 idle connections, the concurrent case of a busy UI: 8 client
+//! threads for `LOAD_TIME`, every request on a new TLS connection (full handshakes,
+//! then resumed ones), then over keep-alive connections, against the agent with `[activity] max_age_ms` 250 (the
+//! default: listings shared) and 0 (every request reads anew, as before). Each line
+//! gives requests/s, p50, p99 and the agent's CPU per request (from /proc/<pid>/stat)
+//! next to the floor: the SQL and the /proc pass of one listing, measured above.
 //!
 //! Run: `cargo bench --bench activity` (about 30 s). Without `--bench` on the
 //! command line (e.g. `cargo test --all-targets`), a smoke pass of a few requests.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/load.rs"]
+mod load;
 
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -35,6 +45,10 @@ const REQUESTS: usize = 100;
 const SMOKE_REQUESTS: usize = 3;
 const SPACING: Duration = Duration::from_millis(60);
 const DB: &str = "bench_activity";
+/// How long each concurrent case runs (the smoke pass: `SMOKE_LOAD_TIME`).
+const LOAD_TIME: Duration = Duration::from_secs(6);
+const SMOKE_LOAD_TIME: Duration = Duration::from_millis(300);
+const LOAD_THREADS: usize = 8;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -51,14 +65,22 @@ fn main() {
         "{:<28} {:>6} {:>9} {:>9} {:>9}",
         "case", "rows", "p50 ms", "p90 ms", "max ms"
     );
+    let reading_anew = Agent::start_with(
+        pg,
+        common::AgentSetup {
+            extra: "[activity]\nmax_age_ms = 0\n".to_string(),
+            ..common::AgentSetup::default()
+        },
+    );
     let mut holders: Vec<Holder> = Vec::new();
     let mut total = 0;
+    let mut floor_ms = 0.0;
     for target in [50, 250] {
         holders.push(Holder::open(pg, total, target - total));
         total = target;
         let sql = system.block_on(time_sql(&access, requests));
         let proc = time_proc(&system, &access, requests);
-        let http = time_http(agent.port, requests);
+        let http = time_http(reading_anew.port, requests);
         print_row(&format!("{target} idle: sql alone"), &sql);
         print_row(&format!("{target} idle: /proc pass"), &proc);
         print_row(&format!("{target} idle: GET /activity"), &http);
@@ -66,6 +88,37 @@ fn main() {
             "{:<28} http/sql p50 ratio: {:.2}",
             format!("{target} idle:"),
             median(&http.latencies) / median(&sql.latencies)
+        );
+        floor_ms = median(&sql.latencies) + median(&proc.latencies);
+    }
+    let load_time = if full { LOAD_TIME } else { SMOKE_LOAD_TIME };
+    let floor = format!(
+        "sql + /proc of one listing {floor_ms:.2} ms (at most {:.0} listings/s per core)",
+        1000.0 / floor_ms
+    );
+    println!();
+    let path = format!("/activity?key={KEY}");
+    for (name, target) in [("max_age_ms 0", &reading_anew), ("max_age_ms 250", &agent)] {
+        for (handshake, resume) in [("full handshakes", false), ("resumed handshakes", true)] {
+            let load = load::run(
+                target.port,
+                target.pid(),
+                &path,
+                LOAD_THREADS,
+                load_time,
+                load::client_config(resume),
+            );
+            load::print(
+                &format!("250 idle, {LOAD_THREADS} clients, {name}, {handshake}"),
+                &load,
+                &floor,
+            );
+        }
+        let load = load::run_keep_alive(target.port, target.pid(), &path, LOAD_THREADS, load_time);
+        load::print(
+            &format!("250 idle, {LOAD_THREADS} clients, {name}, keep-alive"),
+            &load,
+            &floor,
         );
     }
     drop(holders);

@@ -14,6 +14,13 @@
 //!   (`Connection: keep-alive`, as the temBoard UI talks to the agent), with the small
 //!   client at the bottom of this file.
 //!
+//! Then `GET /status` and `GET /dashboard` from 8 clients for `HANDSHAKE_LOAD_TIME`
+//! each: on new connections with full TLS handshakes, with resumed ones (TLS 1.3
+//! tickets), and over keep-alive connections, with the agent's CPU per request next
+//! to its floor: the server's share of one TLS handshake, measured in memory
+//! (`support/handshake.rs`, the agent's provider, aws-lc-rs, and the generated ECDSA
+//! P-256 key).
+//!
 //! It prints one line per case (successful requests/s, p50/p90/p99/max latency, errors,
 //! agent RSS after the case) and the agent's VmRSS/VmHWM (from /proc/<pid>/status) at
 //! idle after start and after all the load. The client threads run on the same machine
@@ -29,6 +36,10 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/handshake.rs"]
+mod handshake;
+#[path = "support/load.rs"]
+mod load;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +62,9 @@ const CONCURRENCY: [usize; 2] = [1, 8];
 const CASE_CAP: Duration = Duration::from_secs(20);
 /// All cases together stop after this long (the remaining ones are skipped).
 const LOAD_BUDGET: Duration = Duration::from_secs(110);
+/// Each handshake case (smoke pass: a fraction of a second).
+const HANDSHAKE_LOAD_TIME: Duration = Duration::from_secs(5);
+const HANDSHAKE_CLIENTS: usize = 8;
 
 /// How a case talks to the agent.
 #[derive(Clone)]
@@ -230,6 +244,12 @@ fn main() {
                 case.name, case.threads, outcome.reconnects
             ));
         }
+    }
+    if filter
+        .as_ref()
+        .is_none_or(|f| "handshakes".contains(f.as_str()))
+    {
+        handshake_cases(&agent, full);
     }
     let after_load = ProcSample::read(pid);
     std::thread::sleep(Duration::from_secs(2));
@@ -476,4 +496,50 @@ fn socket_kinds(pid: u32) -> BTreeMap<String, String> {
         }
     }
     kinds
+}
+
+/// New connections (full, resumed) and keep-alive, next to the handshake's floor.
+fn handshake_cases(agent: &Agent, full: bool) {
+    let (time, handshakes) = if full {
+        (HANDSHAKE_LOAD_TIME, 400)
+    } else {
+        (Duration::from_millis(200), 3)
+    };
+    let (chain, key) = handshake::ecdsa_p256();
+    let (full_us, resumed_us) =
+        handshake::measure(&handshake::PROVIDERS[0], chain, &key, handshakes);
+    println!();
+    println!(
+        "{HANDSHAKE_CLIENTS} clients, agent CPU per request next to its floor (server share of one \
+         TLS handshake, in memory, {}, ECDSA P-256: full {:.3} ms, resumed {:.3} ms):",
+        handshake::AGENT_PROVIDER,
+        full_us / 1000.0,
+        resumed_us / 1000.0
+    );
+    let dashboard = format!("/dashboard?key={KEY}");
+    for (name, path) in [
+        ("GET /status", "/status"),
+        ("GET /dashboard", dashboard.as_str()),
+    ] {
+        for (how, resume, floor_us) in [
+            ("full handshakes", false, full_us),
+            ("resumed handshakes", true, resumed_us),
+        ] {
+            let load = load::run(
+                agent.port,
+                agent.pid(),
+                path,
+                HANDSHAKE_CLIENTS,
+                time,
+                load::client_config(resume),
+            );
+            load::print(
+                &format!("{name}, new connections, {how}"),
+                &load,
+                &format!("handshake {:.3} ms", floor_us / 1000.0),
+            );
+        }
+        let load = load::run_keep_alive(agent.port, agent.pid(), path, HANDSHAKE_CLIENTS, time);
+        load::print(&format!("{name}, keep-alive"), &load, "no handshake");
+    }
 }

@@ -40,7 +40,7 @@ const FACILITIES: [&str; 20] = [
 ];
 
 /// Every section we read and the keys we understand in it.
-const KNOWN_KEYS: [(&str, &[&str]); 8] = [
+const KNOWN_KEYS: [(&str, &[&str]); 10] = [
     (
         "temboard",
         &[
@@ -91,10 +91,12 @@ const KNOWN_KEYS: [(&str, &[&str]); 8] = [
     ("administration", &["pg_ctl", "control_timeout"]),
     ("maintenance", &["max_parallel"]),
     ("statements", &["dbname", "max_query_length"]),
+    ("activity", &["max_age_ms"]),
+    ("console", &["enabled"]),
 ];
 
 /// 7.x plugin sections accepted without warnings: nothing in them is used.
-const TOLERATED_SECTIONS: [&str; 2] = ["activity", "pgconf"];
+const TOLERATED_SECTIONS: [&str; 1] = ["pgconf"];
 
 /// Largest interval or timeout in seconds we accept (one year): keeps
 /// `Instant + Duration` arithmetic far from overflowing.
@@ -116,6 +118,8 @@ pub struct Config {
     pub administration: Administration,
     pub maintenance: Maintenance,
     pub statements: Statements,
+    pub activity: Activity,
+    pub console: Console,
     /// One line per unknown section or key, for the caller to log.
     pub warnings: Vec<String>,
 }
@@ -226,10 +230,23 @@ pub struct Maintenance {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// Milliseconds during which a listing is served again to other requests (0:
+    /// every request reads PostgreSQL and /proc anew).
+    pub max_age_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Statements {
     pub dbname: String,
     /// Characters of query text answered per statement; longer texts are cut.
     pub max_query_length: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Console {
+    /// Whether `/console` (the built-in web console) is served.
+    pub enabled: bool,
 }
 
 /// Why the configuration cannot be used: one line naming the file (and the
@@ -325,7 +342,9 @@ impl Config {
             monitoring: Monitoring::read(s)?,
             administration: Administration::read(s)?,
             maintenance: Maintenance::read(s)?,
+            activity: Activity::read(s)?,
             statements: Statements::read(s)?,
+            console: Console::read(s)?,
             warnings: Vec::new(),
             path,
         })
@@ -436,12 +455,37 @@ impl Maintenance {
     }
 }
 
+impl Activity {
+    fn read(s: &Settings) -> Result<Self, ConfigError> {
+        Ok(Activity {
+            max_age_ms: s.int("activity", "max_age_ms", 250, 0, 60_000)?,
+        })
+    }
+}
+
 impl Statements {
     fn read(s: &Settings) -> Result<Self, ConfigError> {
         Ok(Statements {
             dbname: s.text("statements", "dbname", "postgres")?,
             max_query_length: s.int("statements", "max_query_length", 16384, 64, 1 << 30)?,
         })
+    }
+}
+
+impl Console {
+    fn read(s: &Settings) -> Result<Self, ConfigError> {
+        Ok(Console {
+            enabled: s.get("console", "enabled", true, parse_bool)?,
+        })
+    }
+}
+
+/// A boolean as Python's configparser reads one (temboard-agent 7.x's files).
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Ok(true),
+        "0" | "no" | "false" | "off" => Ok(false),
+        _ => Err("is not a boolean (true or false)".into()),
     }
 }
 
@@ -1190,6 +1234,16 @@ mod tests {
         let c = load_ok("[temboard]\nhostname =\nkey = \nssl_ca_cert_file =\n");
         assert_eq!((c.temboard.hostname, c.temboard.key), (None, None));
         assert_eq!(c.temboard.ssl_ca_cert_file, None);
+    }
+
+    #[test]
+    fn console_is_enabled_unless_switched_off() {
+        assert!(load_ok("").console.enabled);
+        assert!(!load_ok("[console]\nenabled = false\n").console.enabled);
+        assert!(!load_ok("[console]\nenabled = Off\n").console.enabled);
+        assert!(load_ok("[console]\nenabled = yes\n").console.enabled);
+        assert!(load_err("[console]\nenabled = maybe\n")
+            .contains("[console] enabled: \"maybe\" is not a boolean (true or false)"));
     }
 
     #[test]

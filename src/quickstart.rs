@@ -519,6 +519,7 @@ fn write_certificate(dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    // rcgen's default key is ECDSA P-256, the cheaper to handshake with.
     let certified = rcgen::generate_simple_self_signed(names)
         .map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
     write_private(&key_path, &certified.key_pair.serialize_pem())?;
@@ -620,6 +621,7 @@ fn print_banner(dir: &Path, port: u16, password: &str, key: &str, pg: &Cluster, 
          temboard-agent quickstart: for trying the agent, not for production.\n\
          \n\
          \x20 Agent URL:   {url}  (self-signed certificate: curl -k)\n\
+         \x20 Console:     {url}/console  (open it in a browser; accept the certificate)\n\
          \x20 User:        {ADMIN_USER}\n\
          \x20 Password:    {password}\n\
          \x20 Key:         {key}\n\

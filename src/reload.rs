@@ -44,6 +44,7 @@ pub fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
         ("[monitoring]", old.monitoring != new.monitoring),
         ("[administration]", old.administration != new.administration),
         ("[maintenance]", old.maintenance != new.maintenance),
+        ("[console]", old.console != new.console),
         ("[statements]", old.statements != new.statements),
         ("[logging] method, facility or destination", {
             let (x, y) = (&old.logging, &new.logging);

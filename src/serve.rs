@@ -145,6 +145,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             host,
             key: config.temboard.key.clone(),
             plugins: config.temboard.plugins.clone(),
+            console: config.console.enabled,
             os_user: os_user(),
             config_file: config.path.clone(),
         };

@@ -16,8 +16,12 @@ const WAIT: Duration = Duration::from_secs(30);
 /// The pid of the backend whose pg_stat_activity row matches `condition` (SQL on
 /// columns of pg_stat_activity), once there is one.
 fn pid_where(pg: &PgCluster, condition: &str) -> i64 {
-    let sql =
-        format!("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND ({condition})");
+    // The backend of an earlier poll's psql may still be exiting, and still `active`
+    // with this very text (which names what `condition` looks for): skipped too.
+    let sql = format!(
+        "SELECT pid FROM pg_stat_activity /* pid_where */ WHERE pid <> pg_backend_pid() \
+         AND query NOT LIKE '%/* pid_where */%' AND ({condition})"
+    );
     let mut pid = String::new();
     wait_until(WAIT, condition, || {
         pid = pg.psql("postgres", &sql);
@@ -189,12 +193,16 @@ fn a_busy_backend_shows_cpu_and_its_query_can_be_cancelled() {
         // materialized into temporary files).
         "SELECT count(*) FROM (SELECT generate_series(1, 10000000000)) AS s /* act_busy */",
     );
-    let pid = pid_where(pg, "query LIKE '%/* act_busy */%' AND state = 'active'");
+    let pid = pid_where(
+        pg,
+        "query LIKE '%/* act_busy */%' AND state = 'active' AND backend_type = 'client backend'",
+    );
     // The first listing has no earlier reading; a later one compares two readings.
     let mut cpu = 0.0;
     wait_until(WAIT, "the busy backend to show CPU use", || {
         let all = rows(&agent, &session, "/activity");
-        cpu = row_of(&all, pid).unwrap()["cpu"].as_f64().unwrap();
+        // cpu is null on the first listing of a backend only a few ms old.
+        cpu = row_of(&all, pid).unwrap()["cpu"].as_f64().unwrap_or(0.0);
         std::thread::sleep(Duration::from_millis(200));
         cpu > 5.0
     });
@@ -345,11 +353,23 @@ fn lock_waiters_and_blockers_and_killing_the_blocker() {
 #[test]
 fn kill_and_cancel_never_signal_what_is_not_a_client_backend() {
     let pg = PgCluster::shared();
-    let agent = Agent::start(pg);
+    // A database of its own, so that the agent's connection is told from those of
+    // the other tests' agents (which come and go).
+    pg.fresh_db("act_own");
+    let agent = Agent::start_with(
+        pg,
+        AgentSetup {
+            extra: "[postgresql]\ndbname = act_own\n".to_string(),
+            ..AgentSetup::default()
+        },
+    );
     let session = agent.login();
     // The agent has a connection of its own once it has listed the backends.
     rows(&agent, &session, "/activity");
-    let agent_conn = pid_where(pg, "application_name = 'temboard-agent'");
+    let agent_conn = pid_where(
+        pg,
+        "application_name = 'temboard-agent' AND datname = 'act_own'",
+    );
     let checkpointer = pid_where(pg, "backend_type = 'checkpointer'");
     let postmaster = postmaster_pid(pg);
     let agent_pid = i64::from(agent.pid());
@@ -535,7 +555,12 @@ fn two_hundred_fifty_idle_connections_are_listed() {
     let truth = psql_pids(&pg, "postgres", truth_sql);
     assert_eq!(truth.len(), 251);
 
-    let all = rows(&agent, &session, "/activity");
+    // The backend of the psql that read the truth may still be exiting.
+    let mut all = Vec::new();
+    wait_until(WAIT, "the listing to match pg_stat_activity", || {
+        all = rows(&agent, &session, "/activity");
+        pids_of(&all) == truth
+    });
     assert_eq!(pids_of(&all), truth);
     assert_eq!(all.len(), 251, "no duplicates");
     assert_longest_first(&all);

@@ -59,6 +59,22 @@ fn get_ok(agent: &Agent, path: &str, session: &str) -> Value {
     res.json()
 }
 
+/// GET `path` until `ready` holds of the answer (10 s at most), and the last answer.
+/// PostgreSQL 13 and 14 send statistics to their collector asynchronously: a VACUUM
+/// that is done shows in pg_stat_user_tables a moment later (at once from 15 on).
+fn get_when(agent: &Agent, path: &str, session: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    wait_until(
+        Duration::from_secs(10),
+        &format!("GET {path} to show the statistics"),
+        || {
+            last = get_ok(agent, path, session);
+            ready(&last)
+        },
+    );
+    last
+}
+
 /// A table with a primary key, a TOASTed row and no autovacuum (its size must not
 /// move under the test's feet), vacuumed and analyzed so that its forks exist.
 fn sized_table(pg: &PgCluster, db: &str, schema: &str, table: &str) {
@@ -109,10 +125,11 @@ fn sizes_match_postgresql_at_every_level() {
     assert!(toast > 8192, "the test table has TOAST data");
 
     // The table page.
-    let t = get_ok(
+    let t = get_when(
         &agent,
         &format!("/maintenance/{db}/schema/public/table/sized"),
         &session,
+        |t| t["last_vacuum"].is_string() && t["last_analyze"].is_string() && t["n_tup_ins"] == 3001,
     );
     assert_eq!(t["total_bytes"], total, "{t}");
     assert_eq!(t["index_bytes"], index);
@@ -519,22 +536,54 @@ fn wait_lock_waiters(pg: &PgCluster, db: &str, n: usize) {
     );
 }
 
-/// A psql session holding an ACCESS EXCLUSIVE lock on `table` until killed.
-fn hold_lock(pg: &PgCluster, db: &str, table: &str) -> std::process::Child {
+/// A psql session holding an ACCESS EXCLUSIVE lock on a table until released
+/// (or dropped). Releasing also terminates its backend: PostgreSQL 13 has no
+/// client_connection_check_interval, so a backend whose psql was killed would
+/// keep the lock until its pg_sleep() ends.
+struct LockHolder<'a> {
+    pg: &'a PgCluster,
+    db: String,
+    child: std::process::Child,
+    pid: String,
+}
+
+impl LockHolder<'_> {
+    fn release(self) {}
+}
+
+impl Drop for LockHolder<'_> {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        let _ = self.pg.try_psql(
+            &self.db,
+            &format!("SELECT pg_terminate_backend({})", self.pid),
+        );
+    }
+}
+
+fn hold_lock<'a>(pg: &'a PgCluster, db: &str, table: &str) -> LockHolder<'a> {
     let child = pg.spawn_psql(
         db,
         &format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);"),
     );
+    let mut pid = String::new();
     wait_until(Duration::from_secs(20), "the test's lock", || {
-        pg.psql(
+        pid = pg.psql(
             db,
             &format!(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                "SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
                  WHERE c.relname = '{table}' AND l.mode = 'AccessExclusiveLock' AND l.granted"
             ),
-        ) == "1"
+        );
+        !pid.is_empty()
     });
-    child
+    LockHolder {
+        pg,
+        db: db.to_string(),
+        child,
+        pid,
+    }
 }
 
 fn notifications(agent: &Agent, session: &str) -> Vec<Value> {
@@ -573,7 +622,9 @@ fn immediate_vacuum_analyze_and_analyze_update_statistics() {
     assert!(done["cron"].is_null());
     assert!(done["error"].is_null());
     assert!(done["started"].is_string() && done["finished"].is_string());
-    let after = get_ok(&agent, &path, &session);
+    let after = get_when(&agent, &path, &session, |t| {
+        t["last_vacuum"].is_string() && t["last_analyze"].is_string()
+    });
     assert!(after["last_vacuum"].is_string(), "{after}");
     assert!(after["last_analyze"].is_string(), "{after}");
     assert_eq!(after["vacuum_count"], 1);
@@ -588,7 +639,7 @@ fn immediate_vacuum_analyze_and_analyze_update_statistics() {
     let id = schedule(&agent, &session, &format!("{apath}/analyze"), json!({}));
     let done = wait_status(&agent, &session, "analyze", &id, "done", 60);
     assert!(done["mode"].is_null());
-    let a = get_ok(&agent, &apath, &session);
+    let a = get_when(&agent, &apath, &session, |t| t["last_analyze"].is_string());
     assert_eq!(a["row_estimate"].as_f64(), Some(4321.0));
     assert_eq!(
         a["row_estimate"].as_f64().unwrap().to_string(),
@@ -780,10 +831,11 @@ fn a_task_scheduled_ahead_runs_at_its_time() {
     let late = chrono::DateTime::parse_from_rfc3339(started).unwrap()
         - chrono::DateTime::parse_from_rfc3339(&at).unwrap();
     assert!(late.num_seconds() <= 2, "started {late} late");
-    let t = get_ok(
+    let t = get_when(
         &agent,
         &format!("/maintenance/{db}/schema/public/table/t"),
         &session,
+        |t| t["last_analyze"].is_string(),
     );
     assert!(t["last_analyze"].is_string());
 }
@@ -814,7 +866,7 @@ fn scheduled_tasks_survive_a_restart_and_kill_9() {
         json!({ "datetime": in_seconds(25), "mode": "analyze" }),
     );
     // A running task when the agent dies.
-    let mut lock = hold_lock(pg, &db, "l");
+    let lock = hold_lock(pg, &db, "l");
     let running = schedule(
         &agent,
         &session,
@@ -853,8 +905,7 @@ fn scheduled_tasks_survive_a_restart_and_kill_9() {
     wait_status(&agent, &session, "vacuum", &running, "doing", 20);
     wait_lock_waiters(pg, &db, waiting + 1);
     agent.kill9();
-    lock.kill().ok();
-    lock.wait().ok();
+    lock.release();
     agent.spawn();
     let session = agent.login();
     let cut = task(&agent, &session, "vacuum", &running).unwrap();
@@ -869,7 +920,9 @@ fn scheduled_tasks_survive_a_restart_and_kill_9() {
     let done = wait_status(&agent, &session, "analyze", &first, "done", 60);
     assert_eq!(done["table"], "t");
     wait_status(&agent, &session, "vacuum", &second, "done", 60);
-    let u = get_ok(&agent, &table("u"), &session);
+    let u = get_when(&agent, &table("u"), &session, |u| {
+        u["last_vacuum"].is_string() && u["last_analyze"].is_string()
+    });
     assert!(
         u["last_vacuum"].is_string() && u["last_analyze"].is_string(),
         "{u}"
@@ -944,7 +997,7 @@ fn cancel_before_start_and_refusals() {
     assert_eq!(delete(&format!("/maintenance/vacuum/{id}")).status, 404);
 
     // A running task is not cancelled; a finished one neither.
-    let mut lock = hold_lock(pg, &db, "l");
+    let lock = hold_lock(pg, &db, "l");
     let running = schedule(
         &agent,
         &session,
@@ -955,8 +1008,7 @@ fn cancel_before_start_and_refusals() {
     let res = delete(&format!("/maintenance/vacuum/{running}"));
     assert_eq!(res.status, 409, "{}", res.text());
     assert!(res.error().contains("running"), "{}", res.error());
-    lock.kill().ok();
-    lock.wait().ok();
+    lock.release();
     wait_status(&agent, &session, "vacuum", &running, "done", 60);
     assert_eq!(
         delete(&format!("/maintenance/vacuum/{running}")).status,
@@ -1132,7 +1184,9 @@ fn hostile_names_are_maintained_as_names() {
     let listed = list(&agent, &session, &format!("{base}/reindex/scheduled"));
     assert!(listed.iter().any(|t| t["index"] == index), "{listed:?}");
     assert_eq!(int(pg, &db, "SELECT count(*) FROM victim"), 0);
-    let t = get_ok(&agent, &tpath, &session);
+    let t = get_when(&agent, &tpath, &session, |t| {
+        t["last_vacuum"].is_string() && t["last_analyze"].is_string()
+    });
     assert!(
         t["last_vacuum"].is_string() && t["last_analyze"].is_string(),
         "{t}"
@@ -1150,7 +1204,7 @@ fn never_two_on_one_table_and_at_most_max_parallel() {
     let agent = patient_agent(pg);
     let session = agent.login();
     let t = |name: &str| format!("/maintenance/{db}/schema/public/table/{name}");
-    let mut lock = hold_lock(pg, &db, "l");
+    let lock = hold_lock(pg, &db, "l");
     let a = schedule(&agent, &session, &format!("{}/vacuum", t("l")), json!({}));
     wait_status(&agent, &session, "vacuum", &a, "doing", 20);
     // Same table: waits, though a slot is free.
@@ -1179,8 +1233,7 @@ fn never_two_on_one_table_and_at_most_max_parallel() {
         task(&agent, &session, "analyze", &d).unwrap()["status"],
         "todo"
     );
-    lock.kill().ok();
-    lock.wait().ok();
+    lock.release();
     wait_status(&agent, &session, "vacuum", &a, "done", 60);
     wait_status(&agent, &session, "analyze", &b, "done", 60);
     wait_status(&agent, &session, "analyze", &d, "done", 60);
@@ -1225,10 +1278,11 @@ fn a_cron_task_runs_at_each_occurrence_until_cancelled() {
     assert!(ran["started"].as_str().unwrap() >= next.as_str());
     assert!(ran["datetime"].as_str().unwrap() > next.as_str(), "{ran}");
     assert!(ran["error"].is_null());
-    let t = get_ok(
+    let t = get_when(
         &agent,
         &format!("/maintenance/{db}/schema/public/table/t"),
         &session,
+        |t| t["last_analyze"].is_string(),
     );
     assert!(t["last_analyze"].is_string());
 
@@ -1310,7 +1364,7 @@ fn an_operation_that_cannot_get_its_lock_fails_with_the_reason() {
         },
     );
     let session = agent.login();
-    let mut lock = hold_lock(pg, &db, "l");
+    let lock = hold_lock(pg, &db, "l");
     let id = schedule(
         &agent,
         &session,
@@ -1318,8 +1372,7 @@ fn an_operation_that_cannot_get_its_lock_fails_with_the_reason() {
         json!({ "mode": "full" }),
     );
     let failed = wait_status(&agent, &session, "vacuum", &id, "failed", 30);
-    lock.kill().ok();
-    lock.wait().ok();
+    lock.release();
     assert_eq!(
         failed["error"], "canceling statement due to lock timeout",
         "{failed}"

@@ -659,6 +659,25 @@ fn bgwriter_answers_the_counters_of_pg_stat_bgwriter() {
     }
 }
 
+/// checkpoints_req of the bgwriter probe (counters as read).
+fn requested_checkpoints(agent: &Agent) -> i64 {
+    int(&probe(agent, "bgwriter")[0], "checkpoints_req")
+}
+
+/// A CHECKPOINT is a requested checkpoint on every version: PostgreSQL 17 moved the
+/// counter to pg_stat_checkpointer (num_requested). 13 and 14 report it to their
+/// statistics collector a moment later.
+#[test]
+fn bgwriter_counts_a_checkpoint_the_test_requests() {
+    let pg = PgCluster::shared();
+    let agent = agent(pg, "*");
+    let before = requested_checkpoints(&agent);
+    pg.psql("postgres", "CHECKPOINT");
+    wait_until(WAIT, "the checkpoint in the bgwriter probe", || {
+        requested_checkpoints(&agent) > before
+    });
+}
+
 #[test]
 fn tblspc_size_lists_every_tablespace_and_null_for_a_lost_one() {
     let pg = PgCluster::shared();
@@ -917,6 +936,14 @@ fn on_a_standby_the_replication_probes_answer_and_wal_files_is_skipped() {
     standby.psql("postgres", "SELECT pg_wal_replay_resume()");
     wait_until(WAIT, "the standby to catch up", || {
         probe(&on_standby, "replication_lag")[0]["lag"] == 0
+    });
+
+    // A CHECKPOINT on a standby is a restartpoint: counted as a requested
+    // checkpoint, as before 17 (17 counts restartpoints apart; added back).
+    let before = requested_checkpoints(&on_standby);
+    standby.psql("postgres", "CHECKPOINT");
+    wait_until(WAIT, "the restartpoint in the bgwriter probe", || {
+        requested_checkpoints(&on_standby) > before
     });
 
     // Every SQL probe runs on a standby too.

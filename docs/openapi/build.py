@@ -479,6 +479,24 @@ def build():
                                  "examples": ["2026-12-03 07:00:00.123456+00:00"]})],
                   codes=(404, PG)))
 
+    # The web console (`[console] enabled`): static files, no authentication (the
+    # pages log in through /login like any client).
+    for path, summary in (("/console", "The web console"), ("/console/", "The web console"),
+                          ("/console/{path}", "A file of the web console")):
+        types = (["text/html"] if path != "/console/{path}" else
+                 ["text/html", "text/css", "text/javascript", "image/svg+xml"])
+        op = {"tags": ["console"], "summary": summary, "operationId": op_id("GET", path),
+              "security": PUBLIC,
+              "responses": {
+                  "200": {"description": "the file",
+                          "content": {t: {"schema": {"type": "string"}} for t in types}},
+                  "304": {"description": "not modified (If-None-Match)"}}}
+        if path == "/console/{path}":
+            op["parameters"] = [path_param("path", "file path", {"type": "string",
+                                                                 "examples": ["js/app.js"]})]
+            op["responses"].update(errors(404))
+        ops.append(("get", path, op))
+
     paths = {}
     for method, path, op in ops:
         paths.setdefault(path, {})[method] = op

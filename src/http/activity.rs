@@ -19,8 +19,10 @@ use actors::activity::{Filters, Kind, ListBackends, Rows, Signal, SignalBackends
 const MAX_PIDS: usize = 1000;
 
 /// The activity actors' settings, from the configuration.
-pub fn settings(_config: &Config) -> actors::activity::Settings {
-    actors::activity::Settings::default()
+pub fn settings(config: &Config) -> actors::activity::Settings {
+    actors::activity::Settings {
+        max_age: std::time::Duration::from_millis(config.activity.max_age_ms),
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -4,6 +4,7 @@
 //! and the single-value endpoints, each read now. Every endpoint accepts a session or
 //! the agent key. Handlers send one message and serialize the reply.
 
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
@@ -58,9 +59,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
+/// Answers JSON made once per sample by DashboardHistory.
+fn json_bytes(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body)
+}
+
 async fn dashboard(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let view = state.actors.dashboard.history.send(GetDashboard).await??;
-    Ok(HttpResponse::Ok().json(view))
+    let json = state.actors.dashboard.history.send(GetDashboard).await??;
+    Ok(json_bytes(json))
 }
 
 async fn config(_: SessionOrKey, state: web::Data<AppState>) -> HttpResponse {
@@ -73,8 +81,8 @@ async fn live(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpRespons
 }
 
 async fn history(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let samples = state.actors.dashboard.history.send(GetHistory).await?;
-    Ok(HttpResponse::Ok().json(samples))
+    let json = state.actors.dashboard.history.send(GetHistory).await?;
+    Ok(json_bytes(json))
 }
 
 async fn measure(

@@ -20,7 +20,7 @@ use super::error::ApiError;
 use super::extract::{AccessChecked, SessionOrKey};
 use super::AppState;
 use actix_web::http::StatusCode;
-use actors::dashboard::dashboard_history::GetHistory;
+use actors::dashboard::dashboard_history::GetLastSample;
 use actors::monitoring::collector::GetLatestRun;
 use actors::monitoring::openmetrics;
 
@@ -91,17 +91,13 @@ impl FromRequest for Scraper {
 
 async fn metrics(_: Scraper, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     // Both answer from memory; asked at once.
-    let (run, samples) = futures_util::future::join(
+    let (run, sample) = futures_util::future::join(
         state.actors.monitoring.collector.send(GetLatestRun),
-        state.actors.dashboard.history.send(GetHistory),
+        state.actors.dashboard.history.send(GetLastSample),
     )
     .await;
-    let (run, samples) = (run?, samples?);
-    let body = openmetrics::render(
-        chrono::Utc::now(),
-        run.as_deref(),
-        samples.last().map(|s| &*s.0),
-    );
+    let (run, sample) = (run?, sample?);
+    let body = openmetrics::render(chrono::Utc::now(), run.as_deref(), sample.as_deref());
     Ok(HttpResponse::Ok()
         .content_type(openmetrics::CONTENT_TYPE)
         .body(body))

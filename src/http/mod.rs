@@ -6,6 +6,7 @@
 pub mod access;
 pub mod activity;
 pub mod administration;
+pub mod console;
 pub mod core;
 pub mod dashboard;
 pub mod error;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub host: HostFacts,
     pub key: Option<String>,
     pub plugins: Vec<String>,
+    /// `[console] enabled`: whether `/console` is served.
+    pub console: bool,
     pub os_user: String,
     pub config_file: PathBuf,
 }
@@ -113,6 +116,7 @@ pub fn serve(
     listener: std::net::TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     let plugins = state.plugins.clone();
+    let console = state.console;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let enabled = |name: &str| plugins.iter().any(|p| p == name);
@@ -140,6 +144,11 @@ pub fn serve(
             )
             .configure(core::routes)
             .configure(openapi::routes)
+            .configure(|cfg| {
+                if console {
+                    console::routes(cfg)
+                }
+            })
             .configure(|cfg| {
                 let plugins: [(&str, PluginRoutes); 7] = [
                     ("dashboard", dashboard::routes),

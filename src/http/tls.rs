@@ -3,16 +3,28 @@
 //! refuses to parse X.509 v1 certificates when it checks that a key matches its
 //! certificate, and the sample certificates of temboard-agent are v1. Those are still
 //! served (with a warning); a v3 certificate is checked against its key at start-up.
+//!
+//! Resumption: TLS 1.3 session tickets (stateless, encrypted with keys that rustls's
+//! `Ticketer` rotates every 6 hours) and, for TLS 1.2, a session-id cache of
+//! `SESSION_CACHE` entries. A client that resumes (the temBoard UI opens a new
+//! connection per request) skips the certificate signature, the costly part of a
+//! handshake. RSA and ECDSA (P-256, P-384) and Ed25519 keys are accepted; ECDSA
+//! P-256 is the cheaper to sign with. The crypto provider is aws-lc-rs, faster than
+//! ring here (benches/tls_handshakes.rs).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::crypto::ring;
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::crypto::aws_lc_rs;
+use rustls::server::{ClientHello, ResolvesServerCert, ServerSessionMemoryCache};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// TLS 1.2 sessions remembered for resumption: about the connections a busy agent
+/// sees in a few minutes (a few hundred bytes each).
+const SESSION_CACHE: usize = 4096;
 
 #[derive(Debug)]
 struct FixedCertificate(Arc<CertifiedKey>);
@@ -45,7 +57,7 @@ pub fn load(cert_file: &Path, key_file: &Path) -> Result<LoadedTls, String> {
     let chain = read_certificates(cert_file)?;
     let key = PrivateKeyDer::from_pem_file(key_file)
         .map_err(|e| format!("{}: cannot read private key: {e}", key_file.display()))?;
-    let signing_key = ring::sign::any_supported_type(&key)
+    let signing_key = aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|e| format!("{}: unsupported private key: {e}", key_file.display()))?;
     let x509_v1 = is_x509_v1(&chain[0]);
     let certified = CertifiedKey::new(chain, signing_key);
@@ -58,11 +70,14 @@ pub fn load(cert_file: &Path, key_file: &Path) -> Result<LoadedTls, String> {
             )
         })?;
     }
-    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+    let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(FixedCertificate(Arc::new(certified))));
+    config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
+    config.ticketer =
+        aws_lc_rs::Ticketer::new().map_err(|e| format!("TLS session tickets: {e}"))?;
     Ok(LoadedTls { config, x509_v1 })
 }
 

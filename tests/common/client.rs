@@ -58,19 +58,23 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 /// certificates. Shared with the benchmarks' keep-alive client.
 pub fn tls_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let config = ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
-            .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+    CONFIG.get_or_init(|| Arc::new(new_tls_config())).clone()
+}
+
+/// A client configuration of its own: its own session store, so resumption starts
+/// from nothing (set `resumption` to taste).
+pub fn new_tls_config() -> ClientConfig {
+    new_tls_config_for(rustls::DEFAULT_VERSIONS)
+}
+
+/// `new_tls_config` for these protocol versions only.
+pub fn new_tls_config_for(versions: &[&'static rustls::SupportedProtocolVersion]) -> ClientConfig {
+    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
+        .with_no_client_auth()
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +174,16 @@ pub fn send(port: u16, request: &Request) -> Response {
 }
 
 pub fn try_send(port: u16, request: &Request) -> Result<Response, String> {
+    try_send_with(port, request, tls_config())
+}
+
+/// `try_send` with a client configuration of the caller's (e.g. one that never
+/// resumes TLS sessions, or one with a session store of its own).
+pub fn try_send_with(
+    port: u16,
+    request: &Request,
+    config: Arc<ClientConfig>,
+) -> Result<Response, String> {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
         .map_err(|e| e.to_string())?;
     if let Some(source) = request.source {
@@ -183,9 +197,8 @@ pub fn try_send(port: u16, request: &Request) -> Result<Response, String> {
         .map_err(|e| format!("connect: {e}"))?;
     let tcp: std::net::TcpStream = socket.into();
     tcp.set_read_timeout(Some(Duration::from_secs(120))).ok();
-    let conn =
-        rustls::ClientConnection::new(tls_config(), ServerName::try_from("localhost").unwrap())
-            .map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(config, ServerName::try_from("localhost").unwrap())
+        .map_err(|e| e.to_string())?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);
 
     let body = request.body.clone().unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Throwaway PostgreSQL clusters for the integration tests.
 //!
-//! This file owns everything about the private PostgreSQL 15 clusters the
-//! tests run against: creating one in a fresh temporary directory (`initdb`),
+//! This file owns everything about the private PostgreSQL clusters the tests
+//! run against: creating one in a fresh temporary directory (`initdb`),
 //! starting and stopping it with `pg_ctl`, running SQL through the `psql`
 //! binary, and removing it again.
 //!
@@ -19,6 +19,12 @@
 //! root). Internally this uses `setpriv`, which `exec`s the program (unlike
 //! `runuser`, which forks and waits), so that killing a spawned
 //! [`std::process::Child`] kills the real process.
+//!
+//! The server's bin folder is `$TBA_PG_BIN` (e.g. a folder printed by
+//! `tests/pg-versions.sh 18`), Debian's PostgreSQL 15 by default. Such a
+//! folder may lack psql and pg_basebackup: psql is then the one on the PATH
+//! (Debian's 15, which speaks to 13-18), and a standby is made from a copy of
+//! the stopped primary.
 #![allow(dead_code)]
 
 use std::fs;
@@ -30,7 +36,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const BIN_DIR: &str = "/usr/lib/postgresql/15/bin";
+/// The server's bin folder when `TBA_PG_BIN` is not set.
+const DEFAULT_BIN_DIR: &str = "/usr/lib/postgresql/15/bin";
 const PG_OS_USER: &str = "postgres";
 /// Seconds `pg_ctl` waits for start/stop.
 const PG_CTL_TIMEOUT: &str = "60";
@@ -257,9 +264,42 @@ impl PgCluster {
         &self.log_file
     }
 
-    /// `/usr/lib/postgresql/15/bin`.
+    /// `$TBA_PG_BIN`, else `/usr/lib/postgresql/15/bin`.
     pub fn bin_dir() -> &'static Path {
-        Path::new(BIN_DIR)
+        static DIR: OnceLock<PathBuf> = OnceLock::new();
+        DIR.get_or_init(|| match std::env::var_os("TBA_PG_BIN") {
+            // Absolute: the binaries run from the clusters' own directories.
+            Some(dir) if !dir.is_empty() => std::path::absolute(&dir)
+                .unwrap_or_else(|e| panic!("TBA_PG_BIN={}: {e}", Path::new(&dir).display())),
+            _ => PathBuf::from(DEFAULT_BIN_DIR),
+        })
+    }
+
+    /// The major version of the server binaries (`postgres --version`), known
+    /// before any cluster exists: some settings are version-dependent.
+    pub fn server_major() -> u32 {
+        static MAJOR: OnceLock<u32> = OnceLock::new();
+        *MAJOR.get_or_init(|| {
+            let bin = Self::bin_dir().join("postgres");
+            let out = pg_command(&bin)
+                .arg("--version")
+                .current_dir("/")
+                .output()
+                .unwrap_or_else(|e| panic!("running {} --version: {e}", bin.display()));
+            let text = String::from_utf8_lossy(&out.stdout);
+            // "postgres (PostgreSQL) 18.4" or "... 15.18 (Debian 15.18-0+deb12u1)".
+            text.split_whitespace()
+                .nth(2)
+                .and_then(|v| v.split('.').next())
+                .and_then(|m| m.parse().ok())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no major version in {} --version: {}",
+                        bin.display(),
+                        describe_output(&out)
+                    )
+                })
+        })
     }
 
     /// A `pg_ctl` command template for the agent under test, `%s` standing
@@ -272,7 +312,7 @@ impl PgCluster {
         };
         format!(
             "{prefix}{}/pg_ctl %s -D {} -w -t {PG_CTL_TIMEOUT} -l {}",
-            BIN_DIR,
+            Self::bin_dir().display(),
             self.data_dir.display(),
             self.log_file.display()
         )
@@ -428,13 +468,18 @@ impl PgCluster {
              full_page_writes = off\n\
              max_connections = 300\n\
              shared_buffers = 32MB\n\
-             logging_collector = off\n\
-             # Let a backend notice a killed client (spawn_psql) during a\n\
-             # long query such as pg_sleep() and release its locks.\n\
-             client_connection_check_interval = '100ms'\n",
+             logging_collector = off\n",
             port = self.port,
             sock = conf_quote(&self.socket_dir.to_string_lossy()),
         );
+        // Let a backend notice a killed client (spawn_psql) during a long query
+        // such as pg_sleep() and release its locks. PostgreSQL 14 and later: 13
+        // notices only when it next writes to the client.
+        let conf = if Self::server_major() >= 14 {
+            conf + "client_connection_check_interval = '100ms'\n"
+        } else {
+            conf
+        };
         // Appending keeps the file's owner (postgres).
         fs::OpenOptions::new()
             .append(true)
@@ -558,29 +603,83 @@ impl PgCluster {
 }
 
 impl PgCluster {
-    /// Creates and starts a streaming standby of this cluster (`pg_basebackup -R`,
-    /// WAL streamed), in its own temporary directory with its own port and socket,
-    /// watched, stopped and removed like any private cluster. The primary must allow
-    /// replication connections from the local socket (initdb's default).
+    /// Creates and starts a streaming standby of this cluster, in its own temporary
+    /// directory with its own port and socket, watched, stopped and removed like any
+    /// private cluster. The primary must allow replication connections from the local
+    /// socket (initdb's default). With pg_basebackup in the server's bin folder it is
+    /// `pg_basebackup -R` (WAL streamed); without it (the npm builds ship none, and
+    /// Debian's 15 cannot stream from a newer server) the primary is stopped, its data
+    /// directory copied and started again: a private primary only.
     pub fn start_standby(&self) -> PgCluster {
         let standby = PgCluster::allocate(false);
-        let out = pg_command(Self::bin_dir().join("pg_basebackup"))
-            .arg("-D")
-            .arg(&standby.data_dir)
-            .arg("-h")
-            .arg(&self.socket_dir)
-            .args(["-p", &self.port.to_string(), "-U", "postgres"])
-            .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"])
-            .current_dir(standby.tmp.path())
-            .output()
-            .expect("running pg_basebackup");
-        if !out.status.success() {
-            panic!("pg_basebackup failed:\n{}", describe_output(&out));
+        let pg_basebackup = Self::bin_dir().join("pg_basebackup");
+        if pg_basebackup.exists() {
+            let out = pg_command(pg_basebackup)
+                .arg("-D")
+                .arg(&standby.data_dir)
+                .arg("-h")
+                .arg(&self.socket_dir)
+                .args(["-p", &self.port.to_string(), "-U", "postgres"])
+                .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"])
+                .current_dir(standby.tmp.path())
+                .output()
+                .expect("running pg_basebackup");
+            if !out.status.success() {
+                panic!("pg_basebackup failed:\n{}", describe_output(&out));
+            }
+        } else {
+            self.copy_stopped_to(&standby);
         }
         // The copied postgresql.conf names the primary's port and socket: the lines
         // appended now come last and win.
         standby.configure();
         standby.pg_ctl_start();
         standby
+    }
+
+    /// What `pg_basebackup -R` makes, without it: a copy of the cleanly stopped
+    /// primary with `standby.signal` and a `primary_conninfo` to its socket.
+    fn copy_stopped_to(&self, standby: &PgCluster) {
+        self.stop();
+        let out = pg_command("cp")
+            .arg("-a")
+            .arg(&self.data_dir)
+            .arg(&standby.data_dir)
+            .current_dir("/")
+            .output()
+            .expect("running cp");
+        self.start_again();
+        if !out.status.success() {
+            panic!(
+                "copying the primary's data directory failed:\n{}",
+                describe_output(&out)
+            );
+        }
+        for stale in ["postmaster.opts", "postmaster.pid"] {
+            let _ = fs::remove_file(standby.data_dir.join(stale));
+        }
+        // Appending and creating as the postgres user keeps the files its own.
+        let conninfo = format!(
+            "host={} port={} user=postgres application_name=standby",
+            self.socket_dir.display(),
+            self.port
+        );
+        let out = pg_command("sh")
+            .args([
+                "-c",
+                "touch \"$1/standby.signal\" && printf \"primary_conninfo = %s\\n\" \"$2\" >> \"$1/postgresql.auto.conf\"",
+                "sh",
+            ])
+            .arg(&standby.data_dir)
+            .arg(conf_quote(&conninfo))
+            .current_dir("/")
+            .output()
+            .expect("running sh");
+        if !out.status.success() {
+            panic!(
+                "making the copy a standby failed:\n{}",
+                describe_output(&out)
+            );
+        }
     }
 }

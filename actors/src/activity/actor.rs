@@ -1,22 +1,32 @@
 //! Activity: the actor that serves the activity listings and signals backends. It
 //! owns the last /proc reading of each backend (`Readings`), so that CPU and disk
 //! rates come from two readings without ever waiting inside a request: a listing
-//! runs its SQL, then reads /proc once for the pids it got (one pass over
-//! `/proc/<pid>/{stat,io}`, no process spawned) and compares with the previous
-//! readings. When a pid had no recent reading, one second reading of those pids is
-//! taken a moment later, in the background, for the next listing to compare with.
+//! runs its SQL, then reads /proc once for the pids it got (`/proc/<pid>/{stat,io}`,
+//! in parallel on blocking threads, no process spawned) and compares with the
+//! previous readings. When a pid had no recent reading, one second reading of those
+//! pids is taken a moment later, in the background, for the next listing to compare
+//! with.
 //!
-//! It runs on its own arbiter, so that a /proc pass over hundreds of backends never
-//! delays the other actors. It never holds a PostgreSQL connection between messages.
+//! Listings are shared (`Flights`): requests that come while a listing of their
+//! kind is being read wait for it, and a listing read less than `[activity]
+//! max_age_ms` before a request came is served to it again; each request gets its
+//! own filters applied to the shared, unfiltered listing. `max_age_ms = 0` reads
+//! for every request, with its filters in the SQL.
+//!
+//! It runs on its own arbiter, so that listings never delay the other actors. It
+//! never holds a PostgreSQL connection between messages.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde::Serialize;
+use tokio::sync::oneshot;
 
-use super::proc_reader::ProcReader;
-use super::queries::{self, BackendRow, Detail, Filters, Kind, Signal};
+use super::flights::{Flights, Plan};
+use super::proc_reader::{Batch, ProcReader};
+use super::queries::{self, BackendRow, Detail, Filters, Kind, Signal, MAX_LIMIT};
 use super::readings::{OsView, Readings};
 use crate::error::Error;
 use crate::notification_log::{NotificationLog, Notify};
@@ -26,11 +36,25 @@ use crate::pg_access::PgAccess;
 /// taken this long after it.
 const FOLLOW_UP_DELAY: Duration = Duration::from_secs(1);
 
+/// A request waiting for a shared listing, with its own filters.
+type Waiter = (Filters, oneshot::Sender<Result<Rows, Error>>);
+
+/// A listing of every backend of a kind (up to `MAX_LIMIT`, longest running first),
+/// for the requests' filters to select from.
+#[derive(Debug)]
+pub struct Shared {
+    rows: Rows,
+    /// The listing stopped at `MAX_LIMIT`: a filtered request may miss rows in it.
+    truncated: bool,
+}
+
 pub struct Activity {
     pg: PgAccess,
     notifications: Addr<NotificationLog>,
     proc: ProcReader,
     readings: Readings,
+    /// One per kind: all, waiting, blocking.
+    flights: [Flights<Shared, Waiter>; 3],
     /// Pids that want a second reading, and whether it is scheduled.
     pending: HashSet<i32>,
     follow_up_scheduled: bool,
@@ -42,6 +66,7 @@ impl Activity {
         pg: PgAccess,
         notifications: Addr<NotificationLog>,
         proc: ProcReader,
+        max_age: Duration,
         log: slog::Logger,
     ) -> Activity {
         let units = proc.host_units();
@@ -53,6 +78,11 @@ impl Activity {
             notifications,
             proc,
             readings: Readings::new(units),
+            flights: [
+                Flights::new(max_age),
+                Flights::new(max_age),
+                Flights::new(max_age),
+            ],
             pending: HashSet::new(),
             follow_up_scheduled: false,
             log,
@@ -63,24 +93,25 @@ impl Activity {
     pub fn start_in_own_arbiter(
         pg: PgAccess,
         notifications: Addr<NotificationLog>,
+        max_age: Duration,
         log: slog::Logger,
     ) -> Addr<Activity> {
         let arbiter = Arbiter::new();
         Activity::start_in_arbiter(&arbiter.handle(), move |_| {
-            Activity::new(pg, notifications, ProcReader::system(), log)
+            Activity::new(pg, notifications, ProcReader::system(), max_age, log)
         })
     }
 
-    /// The OS view of each pid, from one reading each, in the same order.
-    fn os_views(&mut self, pids: &[i32], ctx: &mut Context<Self>) -> Vec<OsView> {
-        self.readings.forget_stale(Instant::now());
-        let uptime = self.proc.uptime();
+    /// The OS view of each pid of `batch` (read in that order), against the
+    /// previous readings.
+    fn os_views(&mut self, pids: &[i32], batch: Batch, ctx: &mut Context<Self>) -> Vec<OsView> {
+        self.readings.forget_stale(batch.at);
         let views = pids
             .iter()
-            .map(|&pid| {
-                let sample = self.proc.sample(pid);
+            .zip(batch.samples)
+            .map(|(&pid, sample)| {
                 let (view, wants_second) =
-                    self.readings.observe(pid, sample, Instant::now(), uptime);
+                    self.readings.observe(pid, sample, batch.at, batch.uptime);
                 if wants_second {
                     self.pending.insert(pid);
                 }
@@ -107,19 +138,48 @@ impl Activity {
         });
     }
 
+    /// Reads a listing: its SQL with `filters`, then /proc for the pids it names
+    /// (off the actor's thread), then the rates against the actor's readings.
+    fn read(
+        &mut self,
+        kind: Kind,
+        filters: Filters,
+    ) -> impl ActorFuture<Self, Output = Result<Rows, Error>> + 'static {
+        let pg = self.pg.clone();
+        let proc = self.proc.clone();
+        let reading = async move {
+            let started = Instant::now();
+            let rows = queries::list(&pg, kind, &filters).await?;
+            let sql_time = started.elapsed();
+            let pids: Vec<i32> = rows.iter().map(|r| r.backend.pid).collect();
+            let batch = proc.read_batch(&pids).await;
+            let proc_time = batch
+                .at
+                .saturating_duration_since(started)
+                .saturating_sub(sql_time);
+            Ok::<_, Error>((rows, pids, batch, sql_time, proc_time))
+        };
+        reading.into_actor(self).map(move |result, act, ctx| {
+            let (rows, pids, batch, sql_time, proc_time) = result?;
+            Ok(act.rows(kind, rows, &pids, batch, sql_time, proc_time, ctx))
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn rows(
         &mut self,
         kind: Kind,
         rows: Vec<BackendRow>,
+        pids: &[i32],
+        batch: Batch,
         sql_time: Duration,
+        proc_time: Duration,
         ctx: &mut Context<Self>,
     ) -> Rows {
-        let pids: Vec<i32> = rows.iter().map(|r| r.backend.pid).collect();
-        let started = Instant::now();
-        let views = self.os_views(&pids, ctx);
+        let views = self.os_views(pids, batch, ctx);
         slog::debug!(self.log, "backends listed"; "kind" => ?kind, "rows" => pids.len(),
             "sql_ms" => format!("{:.2}", sql_time.as_secs_f64() * 1000.0),
-            "proc_ms" => format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0));
+            "proc_ms" => format!("{:.2}", proc_time.as_secs_f64() * 1000.0));
         let rows = rows.into_iter().zip(views);
         match kind {
             Kind::All => Rows::Activity(rows.map(|(r, os)| ActivityRow::new(r, os)).collect()),
@@ -223,6 +283,38 @@ pub enum Rows {
 }
 
 impl Rows {
+    /// The rows `filters` keep, in order (longest running first), at most `limit`.
+    pub fn select(&self, filters: &Filters) -> Rows {
+        let keep = |database: &Option<String>, user: &Option<String>, duration: f64| {
+            filters
+                .dbname
+                .as_ref()
+                .is_none_or(|d| database.as_ref() == Some(d))
+                && filters
+                    .user
+                    .as_ref()
+                    .is_none_or(|u| user.as_ref() == Some(u))
+                && filters.min_duration.is_none_or(|m| duration >= m)
+        };
+        let limit = filters.limit as usize;
+        match self {
+            Rows::Activity(rows) => Rows::Activity(
+                rows.iter()
+                    .filter(|r| keep(&r.database, &r.user, r.duration))
+                    .take(limit)
+                    .cloned()
+                    .collect(),
+            ),
+            Rows::Locks(rows) => Rows::Locks(
+                rows.iter()
+                    .filter(|r| keep(&r.database, &r.user, r.duration))
+                    .take(limit)
+                    .cloned()
+                    .collect(),
+            ),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Rows::Activity(rows) => rows.len(),
@@ -243,21 +335,88 @@ pub struct ListBackends {
     pub filters: Filters,
 }
 
+impl Filters {
+    /// Whether these filters drop rows other than by `limit`.
+    fn narrows(&self) -> bool {
+        self.dbname.is_some() || self.user.is_some() || self.min_duration.is_some()
+    }
+}
+
+fn slot(kind: Kind) -> usize {
+    match kind {
+        Kind::All => 0,
+        Kind::Waiting => 1,
+        Kind::Blocking => 2,
+    }
+}
+
+impl Activity {
+    /// Answers `filters` from a shared listing, or reads for them alone when the
+    /// shared listing stopped short of what they may select.
+    fn answer(&mut self, kind: Kind, shared: &Shared, waiter: Waiter, ctx: &mut Context<Self>) {
+        let (filters, reply) = waiter;
+        if shared.truncated && filters.narrows() {
+            ctx.spawn(self.read(kind, filters).map(move |rows, _, _| {
+                let _ = reply.send(rows);
+            }));
+        } else {
+            let _ = reply.send(Ok(shared.rows.select(&filters)));
+        }
+    }
+
+    /// Starts the shared reading `id` of `kind`: every backend, up to `MAX_LIMIT`.
+    fn start_shared(&mut self, kind: Kind, id: u64, began: Instant, ctx: &mut Context<Self>) {
+        let everything = Filters {
+            limit: MAX_LIMIT,
+            ..Filters::default()
+        };
+        ctx.spawn(self.read(kind, everything).map(move |result, act, ctx| {
+            let (shared, error) = match result {
+                Ok(rows) => {
+                    let truncated = rows.len() >= MAX_LIMIT as usize;
+                    (Some(Arc::new(Shared { rows, truncated })), None)
+                }
+                Err(err) => (None, Some(err)),
+            };
+            let waiters = act.flights[slot(kind)].finish(id, began, shared.clone());
+            for waiter in waiters {
+                match (&shared, &error) {
+                    (Some(shared), _) => act.answer(kind, shared, waiter, ctx),
+                    (None, Some(err)) => {
+                        let _ = waiter.1.send(Err(err.clone()));
+                    }
+                    (None, None) => unreachable!("a reading gives rows or an error"),
+                }
+            }
+        }));
+    }
+}
+
 impl Handler<ListBackends> for Activity {
     type Result = ResponseActFuture<Self, Result<Rows, Error>>;
 
-    fn handle(&mut self, msg: ListBackends, _: &mut Self::Context) -> Self::Result {
-        let pg = self.pg.clone();
+    fn handle(&mut self, msg: ListBackends, ctx: &mut Self::Context) -> Self::Result {
         let kind = msg.kind;
-        let query = async move {
-            let started = Instant::now();
-            let rows = queries::list(&pg, kind, &msg.filters).await?;
-            Ok::<_, Error>((rows, started.elapsed()))
-        };
-        Box::pin(query.into_actor(self).map(move |result, act, ctx| {
-            let (rows, sql_time) = result?;
-            Ok(act.rows(kind, rows, sql_time, ctx))
-        }))
+        let now = Instant::now();
+        let (reply, answer) = oneshot::channel();
+        let waiter = (msg.filters, reply);
+        match self.flights[slot(kind)].plan(now) {
+            Plan::ReadAlone => return Box::pin(self.read(kind, waiter.0)),
+            Plan::Serve(shared) => self.answer(kind, &shared, waiter, ctx),
+            Plan::Join(id) => self.flights[slot(kind)].wait(id, waiter),
+            Plan::Start(id) => {
+                self.flights[slot(kind)].wait(id, waiter);
+                self.start_shared(kind, id, now, ctx);
+            }
+        }
+        Box::pin(
+            async move {
+                answer
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Mailbox("the activity actor stopped".into())))
+            }
+            .into_actor(self),
+        )
     }
 }
 
@@ -279,39 +438,51 @@ pub struct Signalled {
 }
 
 impl Handler<SignalBackends> for Activity {
-    type Result = ResponseFuture<Result<Vec<Signalled>, Error>>;
+    type Result = ResponseActFuture<Self, Result<Vec<Signalled>, Error>>;
 
     fn handle(&mut self, msg: SignalBackends, _: &mut Self::Context) -> Self::Result {
         let pg = self.pg.clone();
         let notifications = self.notifications.clone();
         let log = self.log.clone();
-        Box::pin(async move {
-            let results = queries::signal(&pg, msg.signal, &msg.pids, &log).await?;
-            for &(pid, done) in &results {
-                if !done {
-                    continue;
-                }
-                let message = match msg.signal {
-                    Signal::Terminate => format!("Backend {pid} terminated"),
-                    Signal::Cancel => format!("Query of backend {pid} cancelled"),
-                };
-                slog::info!(log, "{}", message; "user" => &msg.username);
-                // The backend is signalled whatever happens here: a failed audit
-                // write is logged, not answered as a failure of the kill.
-                let written = notifications
-                    .send(Notify::new(msg.username.as_str(), message.as_str()))
-                    .await
-                    .map_err(Error::from)
-                    .and_then(|r| r);
-                if let Err(err) = written {
-                    slog::error!(log, "cannot write to the notification log";
+        Box::pin(
+            async move {
+                let results = queries::signal(&pg, msg.signal, &msg.pids, &log).await?;
+                for &(pid, done) in &results {
+                    if !done {
+                        continue;
+                    }
+                    let message = match msg.signal {
+                        Signal::Terminate => format!("Backend {pid} terminated"),
+                        Signal::Cancel => format!("Query of backend {pid} cancelled"),
+                    };
+                    slog::info!(log, "{}", message; "user" => &msg.username);
+                    // The backend is signalled whatever happens here: a failed audit
+                    // write is logged, not answered as a failure of the kill.
+                    let written = notifications
+                        .send(Notify::new(msg.username.as_str(), message.as_str()))
+                        .await
+                        .map_err(Error::from)
+                        .and_then(|r| r);
+                    if let Err(err) = written {
+                        slog::error!(log, "cannot write to the notification log";
                         "message" => &message, "error" => %err);
+                    }
                 }
+                Ok(results
+                    .into_iter()
+                    .map(|(pid, done)| Signalled { pid, done })
+                    .collect::<Vec<_>>())
             }
-            Ok(results
-                .into_iter()
-                .map(|(pid, done)| Signalled { pid, done })
-                .collect())
-        })
+            .into_actor(self)
+            .map(|result, act, _| {
+                // Listings read before the signal must not be served after it.
+                if result.as_ref().is_ok_and(|r| r.iter().any(|s| s.done)) {
+                    for flights in &mut act.flights {
+                        flights.invalidate();
+                    }
+                }
+                result
+            }),
+        )
     }
 }

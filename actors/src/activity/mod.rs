@@ -4,6 +4,7 @@
 //!
 //! Code map:
 //! - `actor`: `Activity`, the actor; owns the last /proc reading of each backend.
+//! - `flights`: single flight and short reuse of listings (pure bookkeeping).
 //! - `queries`: the SQL (listings with filters, relation names, signals).
 //! - `readings`: per-pid readings and the rates between two of them (pure).
 //! - `proc_reader`: reads `/proc/<pid>/{stat,io}`, `/proc/uptime`, `/proc/meminfo`.
@@ -13,6 +14,7 @@
 //! checked in the statement that signals it, is ever signalled.
 
 pub mod actor;
+pub mod flights;
 pub mod human;
 pub mod proc_reader;
 pub mod queries;
@@ -25,10 +27,20 @@ pub use queries::{Filters, Kind, Signal, DEFAULT_LIMIT, MAX_LIMIT};
 
 use crate::Common;
 
-/// What the activity actors need from the configuration: nothing yet (the plugin
-/// has no configuration keys).
-#[derive(Debug, Clone, Default)]
-pub struct Settings {}
+/// What the activity actors need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[activity] max_age_ms`: how long a listing is served again.
+    pub max_age: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_age: std::time::Duration::from_millis(250),
+        }
+    }
+}
 
 /// Addresses of the activity actors, for the HTTP layer.
 #[derive(Clone)]
@@ -37,11 +49,12 @@ pub struct Handles {
 }
 
 /// Starts the activity actors; called once by `start_all`.
-pub fn start(_settings: Settings, common: &Common) -> Handles {
+pub fn start(settings: Settings, common: &Common) -> Handles {
     Handles {
         activity: Activity::start_in_own_arbiter(
             common.pg.clone(),
             common.notifications.clone(),
+            settings.max_age,
             common.log.new(slog::o!("plugin" => "activity")),
         ),
     }

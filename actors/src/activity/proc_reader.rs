@@ -5,11 +5,14 @@
 //! `ProcReader` only opens the files, under a root that tests can point elsewhere.
 //!
 //! It keeps nothing between calls and never fails: a process that is gone (or not
-//! readable) is `None`, for the caller to report with null fields.
+//! readable) is `None`, for the caller to report with null fields. `read_batch`
+//! reads many processes on tokio's blocking threads, one chunk per CPU, so that a
+//! listing of hundreds of backends neither waits for one core nor blocks an actor.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use procfs::process::{Io, Stat};
 use procfs::{FromRead, Meminfo, Uptime};
@@ -78,6 +81,19 @@ pub struct ProcReader {
     root: PathBuf,
 }
 
+/// Readings of many processes, taken together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// One per pid asked for, in the same order.
+    pub samples: Vec<Option<ProcSample>>,
+    pub uptime: Option<f64>,
+    /// When the readings were over.
+    pub at: Instant,
+}
+
+/// Fewer pids than this per thread cost more to hand over than to read.
+const MIN_CHUNK: usize = 64;
+
 impl ProcReader {
     pub fn new(root: impl Into<PathBuf>) -> ProcReader {
         ProcReader { root: root.into() }
@@ -117,6 +133,37 @@ impl ProcReader {
     pub fn mem_total(&self) -> Option<u64> {
         let text = self.read("meminfo")?;
         Meminfo::from_read(&text[..]).ok().map(|m| m.mem_total)
+    }
+
+    /// Reads `pids` in parallel chunks on blocking threads; answers them in order.
+    pub async fn read_batch(&self, pids: &[i32]) -> Batch {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = pids.len().div_ceil(threads).max(MIN_CHUNK);
+        let reads: Vec<_> = pids
+            .chunks(chunk)
+            .map(|part| {
+                let part = part.to_vec();
+                let reader = self.clone();
+                let n = part.len();
+                let task = tokio::task::spawn_blocking(move || {
+                    part.iter()
+                        .map(|&pid| reader.sample(pid))
+                        .collect::<Vec<_>>()
+                });
+                (n, task)
+            })
+            .collect();
+        let uptime = self.uptime();
+        let mut samples = Vec::with_capacity(pids.len());
+        for (n, task) in reads {
+            // A reading thread that failed reads as processes gone, not as an error.
+            samples.extend(task.await.unwrap_or_else(|_| vec![None; n]));
+        }
+        Batch {
+            samples,
+            uptime,
+            at: Instant::now(),
+        }
     }
 
     pub fn host_units(&self) -> HostUnits {
