@@ -86,6 +86,12 @@ impl LogHandle {
         log::set_max_level(log_max_level(level));
     }
 
+    /// Reopen the log file (`[logging] method = file`) at its configured path, for
+    /// log rotation on SIGHUP; a no-op for stderr and syslog.
+    pub fn reopen(&self) -> Result<(), String> {
+        self.sink.reopen()
+    }
+
     /// Push out whatever the output may still hold.
     pub fn flush(&self) {
         self.sink.flush();
@@ -182,7 +188,10 @@ fn build_drain(
 ) -> Result<(LevelFilter<SinkDrain>, Arc<Sink>), String> {
     let output = match cfg.method {
         LogMethod::Stderr => Output::Stderr(io::stderr()),
-        LogMethod::File => Output::File(open_log_file(&cfg.destination)?),
+        LogMethod::File => Output::File(LogFile {
+            path: cfg.destination.clone(),
+            file: open_log_file(&cfg.destination)?,
+        }),
         LogMethod::Syslog => Output::Syslog(Syslog::open(&cfg.facility, &cfg.destination)?),
     };
     let sink = Arc::new(Sink {
@@ -262,6 +271,12 @@ impl<D: Drain<Ok = (), Err = Never>> Drain for LevelFilter<D> {
     }
 }
 
+/// A log file and the path it was opened at, to open it again after a rotation.
+struct LogFile {
+    path: PathBuf,
+    file: File,
+}
+
 /// The output shared by the drain and the handle.
 struct Sink {
     output: Mutex<Output>,
@@ -269,7 +284,7 @@ struct Sink {
 
 enum Output {
     Stderr(io::Stderr),
-    File(File),
+    File(LogFile),
     Syslog(Syslog),
 }
 
@@ -289,18 +304,31 @@ impl Sink {
             Output::Stderr(w) => {
                 let _ = write_line(w, record.level(), &body);
             }
-            Output::File(w) => {
-                let _ = write_line(w, record.level(), &body);
+            Output::File(f) => {
+                let _ = write_line(&mut f.file, record.level(), &body);
             }
             Output::Syslog(s) => s.send(record.level(), &body),
         }
+    }
+
+    /// Opens the log file again at its path, so that after logrotate renamed it
+    /// (without copytruncate) later records go to a new file at the old path. The
+    /// old file stays in use when the new one cannot be opened.
+    fn reopen(&self) -> Result<(), String> {
+        let mut output = self.lock();
+        if let Output::File(f) = &mut *output {
+            let file = open_log_file(&f.path)?;
+            let _ = f.file.flush();
+            f.file = file;
+        }
+        Ok(())
     }
 
     fn flush(&self) {
         let mut output = self.lock();
         let _ = match &mut *output {
             Output::Stderr(w) => w.flush(),
-            Output::File(w) => w.flush(),
+            Output::File(f) => f.file.flush(),
             Output::Syslog(_) => Ok(()),
         };
     }
@@ -538,6 +566,34 @@ mod tests {
         assert_eq!(lines[0].as_bytes()[19], b' ');
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o137, 0, "mode {mode:o}");
+    }
+
+    #[test]
+    fn reopen_follows_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.log");
+        let rotated = dir.path().join("agent.log.1");
+        let cfg = config(LogMethod::File, &path, LogLevel::Info);
+        let (drain, sink) = build_drain(&cfg, level_of(LogLevel::Info)).unwrap();
+        let log = slog::Logger::root(drain, slog::o!());
+        slog::info!(log, "before rotation");
+        std::fs::rename(&path, &rotated).unwrap();
+        slog::info!(log, "still in the old file");
+        sink.reopen().unwrap();
+        slog::info!(log, "after rotation");
+        let old = std::fs::read_to_string(&rotated).unwrap();
+        let new = std::fs::read_to_string(&path).unwrap();
+        assert!(old.contains("before rotation") && old.contains("still in the old file"));
+        assert!(!old.contains("after rotation"), "{old}");
+        assert!(
+            new.contains("after rotation") && !new.contains("before"),
+            "{new}"
+        );
+        // A path that cannot be opened any more keeps the old file in use.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        assert!(sink.reopen().is_err());
+        slog::info!(log, "no panic");
     }
 
     #[test]

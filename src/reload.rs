@@ -1,5 +1,6 @@
 //! SIGHUP: read the configuration and the users file again and apply what can change
-//! while running (users and session settings, logging level), then record the reload
+//! while running (users and session settings, logging level; the log file is opened
+//! again at its path, for logrotate), then record the reload
 //! time. A configuration or users file that no longer loads is logged and the previous
 //! one stays in force: a typo must not take the agent down. Changed settings that only
 //! a restart applies are named in a warning, so that nobody believes they took effect.
@@ -72,6 +73,10 @@ pub async fn on_sighup(
         }
     };
     while hangups.recv().await.is_some() {
+        // First, so that this reload's own lines land in the new file after logrotate.
+        if let Err(err) = log_handle.reopen() {
+            slog::error!(log, "cannot reopen the log file, still writing to the previous one"; "error" => %err);
+        }
         let config_path = current.path.clone();
         slog::info!(log, "SIGHUP received: reloading the configuration"; "file" => %config_path.display());
         let config = match Config::load(&config_path) {

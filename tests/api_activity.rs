@@ -438,6 +438,30 @@ fn an_empty_list_of_pids_signals_nothing() {
     assert_eq!(notifications(&agent, &session), before);
 }
 
+/// Found by the fuzzer (.ci/fuzz): `14843.0` is a JSON integer (JSON Schema's
+/// `integer` admits it), and was refused as malformed.
+#[test]
+fn a_pid_written_with_a_fraction_of_zero_is_that_pid() {
+    let agent = Agent::start(PgCluster::shared());
+    let session = agent.login();
+    for (path, word) in [
+        ("/activity/kill", "killed"),
+        ("/activity/cancel", "cancelled"),
+    ] {
+        // Pid 1 is no backend: answered false, nothing signalled.
+        let res = agent.post_as(path, &session, &json!({ "pids": [1.0] }));
+        assert_eq!(res.status, 200, "{path}: {}", res.text());
+        assert_eq!(
+            res.json(),
+            json!({ "backends": [{ "pid": 1, word: false }] })
+        );
+        for bad in [json!(0.0), json!(-4.0), json!(2147483648.0), json!(1e300)] {
+            let res = agent.post_as(path, &session, &json!({ "pids": [bad] }));
+            assert_eq!(res.status, 406, "{path} {bad}: {}", res.text());
+        }
+    }
+}
+
 #[test]
 fn bad_input_and_authentication() {
     let pg = PgCluster::shared();

@@ -150,3 +150,36 @@ fn sighup_names_the_settings_that_need_a_restart() {
     // Still serving on the port it started with.
     assert_eq!(agent.get("/status").status, 200);
 }
+
+/// logrotate without copytruncate renames the file and sends SIGHUP: the agent must
+/// go on writing at the old path, in a new file, and leave the renamed one alone.
+#[test]
+fn sighup_reopens_the_log_file_after_a_rotation() {
+    let mut agent = Agent::prepare(PgCluster::shared(), AgentSetup::default());
+    let path = agent.dir.path().join("temboard-agent.log");
+    let rotated = agent.dir.path().join("temboard-agent.log.1");
+    let config = agent.config().replace(
+        "method = stderr",
+        &format!("method = file\ndestination = {}", path.display()),
+    );
+    agent.write_config(&config);
+    agent.spawn();
+    agent.login();
+    wait_until(Duration::from_secs(10), "the login in the log", || {
+        std::fs::read_to_string(&path).is_ok_and(|t| t.contains("POST /login"))
+    });
+    std::fs::rename(&path, &rotated).unwrap();
+    agent.signal("HUP");
+    wait_until(Duration::from_secs(10), "a new log file", || {
+        std::fs::read_to_string(&path).is_ok_and(|t| t.contains("configuration reloaded"))
+    });
+    agent.get("/status");
+    wait_until(
+        Duration::from_secs(10),
+        "the request in the new file",
+        || std::fs::read_to_string(&path).is_ok_and(|t| t.contains("GET /status")),
+    );
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("POST /login"), "{old}");
+    assert!(!old.contains("configuration reloaded"), "{old}");
+}

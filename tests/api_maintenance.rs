@@ -1390,3 +1390,67 @@ fn an_operation_that_cannot_get_its_lock_fails_with_the_reason() {
     });
     assert!(agent.log().contains("maintenance operation failed"));
 }
+
+/// Found by the fuzzer (.ci/fuzz): the maintenance resources are guarded by method,
+/// so another method fell through to the router's 404 instead of a 405.
+#[test]
+fn another_method_on_a_maintenance_path_is_405() {
+    let agent = Agent::start(PgCluster::shared());
+    let session = agent.login();
+    for (method, path) in [
+        ("TRACE", "/maintenance"),
+        ("PUT", "/maintenance/tasks"),
+        ("POST", "/maintenance/tasks/0123abcd"),
+        ("PATCH", "/maintenance/vacuum/scheduled"),
+        ("DELETE", "/maintenance/analyze/scheduled"),
+        ("GET", "/maintenance/postgres/vacuum"),
+        ("DELETE", "/maintenance/postgres"),
+        ("PUT", "/maintenance/postgres/schema/public/table/t/analyze"),
+        ("GET", "/maintenance/postgres/schema/public/index/i/reindex"),
+    ] {
+        let res = agent.send(Request::new(method, path).session(&session));
+        assert_eq!(res.status, 405, "{method} {path}: {}", res.text());
+        assert_eq!(res.error(), "Method not allowed.");
+        // RFC 9110: a 405 names what the path accepts (also found by the fuzzer).
+        assert!(res.header("Allow").is_some(), "{method} {path}");
+    }
+    let res = agent.send(Request::new("TRACE", "/maintenance/vacuum/analyze").session(&session));
+    assert_eq!(res.header("Allow"), Some("DELETE, POST"));
+    // Unknown paths stay 404, and the overlapping paths keep their handlers.
+    let res = agent.send(Request::new("GET", "/maintenance/a/b/c/d").session(&session));
+    assert_eq!(res.status, 404, "{}", res.text());
+    let res = agent.send(Request::new("DELETE", "/maintenance/vacuum/analyze").session(&session));
+    assert_eq!(res.status, 406, "{}", res.text());
+}
+
+/// Found by the fuzzer (.ci/fuzz): a name longer than PostgreSQL's 63 bytes, bound as
+/// type `name`, failed with "identifier too long" (500); no object has it: 404.
+#[test]
+fn names_longer_than_postgresql_allows_are_not_found() {
+    let agent = Agent::start(PgCluster::shared());
+    let session = agent.login();
+    let long = "n".repeat(64);
+    let gets = [
+        format!("/maintenance/{long}"),
+        format!("/maintenance/postgres/schema/{long}"),
+        format!("/maintenance/postgres/schema/public/table/{long}"),
+    ];
+    for path in &gets {
+        let res = agent.get_as(path, &session);
+        assert_eq!(res.status, 404, "{path}: {}", res.text());
+    }
+    let posts = [
+        format!("/maintenance/{long}/analyze"),
+        format!("/maintenance/postgres/schema/{long}/table/t/analyze"),
+        format!("/maintenance/postgres/schema/public/table/{long}/vacuum"),
+        format!("/maintenance/postgres/schema/public/index/{long}/reindex"),
+    ];
+    for path in &posts {
+        let res = agent.post_as(
+            path,
+            &session,
+            &json!({ "datetime": "2099-01-01T00:00:00Z" }),
+        );
+        assert_eq!(res.status, 404, "{path}: {}", res.text());
+    }
+}

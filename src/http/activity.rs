@@ -134,8 +134,15 @@ fn pids(body: &[u8]) -> Result<Vec<i32>, ApiError> {
         .ok_or_else(|| ApiError::malformed("pids"))?;
     let mut pids: Vec<i32> = Vec::with_capacity(list.len());
     for value in list {
+        // JSON has one number type: `14843.0` is the integer 14843 (JSON Schema agrees).
+        let integral = || value.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0);
         let pid = value
             .as_u64()
+            .or_else(|| {
+                integral()
+                    .filter(|f| *f <= u32::MAX as f64)
+                    .map(|f| f as u64)
+            })
             .and_then(|p| i32::try_from(p).ok())
             .filter(|&p| p > 0)
             .ok_or_else(|| ApiError::malformed("pids"))?;

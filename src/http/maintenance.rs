@@ -48,6 +48,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(get("/maintenance/tasks").to(tasks))
         .service(get("/maintenance/tasks/{id}").to(task))
         .service(get("/maintenance/{OP}/scheduled").to(list_all))
+        // A list, not a task id: 405 rather than the cancel handler's 406.
+        .service(delete("/maintenance/{OP}/scheduled").to(method_not_allowed))
         .service(delete("/maintenance/{OP}/{id}").to(cancel))
         .service(get("/maintenance/{db}").to(database))
         .service(post("/maintenance/{db}/{OP}").to(schedule_database))
@@ -62,6 +64,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             post("/maintenance/{db}/schema/{schema}/index/{index}/reindex").to(schedule_index),
         );
+    // The guards above let a request of another method fall through, to the router's
+    // 404: answer 405 instead, as the other chapters' resources do.
+    for path in [
+        "/maintenance",
+        "/maintenance/tasks",
+        "/maintenance/tasks/{id}",
+        "/maintenance/{OP}/scheduled",
+        "/maintenance/{OP}/{id}",
+        "/maintenance/{db}",
+        "/maintenance/{db}/{OP}",
+        "/maintenance/{db}/{OP}/scheduled",
+        "/maintenance/{db}/schema/{schema}",
+        "/maintenance/{db}/schema/{schema}/{OP}/scheduled",
+        "/maintenance/{db}/schema/{schema}/table/{table}",
+        "/maintenance/{db}/schema/{schema}/table/{table}/{OP}",
+        "/maintenance/{db}/schema/{schema}/table/{table}/{OP}/scheduled",
+        "/maintenance/{db}/schema/{schema}/index/{index}/reindex",
+    ] {
+        cfg.service(web::resource(path.replace("{OP}", OP)).to(method_not_allowed));
+    }
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(json!({ "error": "Method not allowed." }))
 }
 
 /// A name from the path: PostgreSQL refuses empty names and NUL bytes.

@@ -1,6 +1,6 @@
 //! The HTTP layer: the app factory, the HTTPS server, and what every response shares
-//! (JSON errors, `Server` and `Access-Control-Allow-Origin` headers, the access log
-//! with the agent key redacted). Only this module knows actix-web and status codes;
+//! (JSON errors, `Allow` on a 405, `Server` and `Access-Control-Allow-Origin` headers,
+//! the access log with the agent key redacted). Only this module knows actix-web and status codes;
 //! handlers validate input, send one message to an actor and map the reply.
 
 pub mod access;
@@ -14,6 +14,7 @@ pub mod extract;
 pub mod maintenance;
 pub mod metrics;
 pub mod monitoring;
+pub mod openapi;
 pub mod pgconf;
 pub mod statements;
 pub mod tls;
@@ -54,7 +55,16 @@ pub fn server_header() -> String {
 
 /// Gives every error response the spec's JSON shape, including those actix-web makes
 /// itself (unknown route, wrong method, body too large, unreadable body).
-fn json_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+fn json_errors<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if res.status() == actix_web::http::StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110: a 405 names the methods that the path does accept.
+        let allow = openapi::allowed_methods(res.request().path())
+            .and_then(|m| actix_web::http::header::HeaderValue::from_str(&m).ok());
+        if let Some(allow) = allow {
+            res.headers_mut()
+                .insert(actix_web::http::header::ALLOW, allow);
+        }
+    }
     let is_json = res
         .headers()
         .get(CONTENT_TYPE)
@@ -133,6 +143,7 @@ pub fn serve(
                 ),
             )
             .configure(core::routes)
+            .configure(openapi::routes)
             .configure(|cfg| {
                 if console {
                     console::routes(cfg)
