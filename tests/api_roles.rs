@@ -297,6 +297,13 @@ fn adduser_with_role_read_writes_a_read_line() {
     );
     agent.spawn();
     let res = agent.try_login("carol", "carol-pw");
+    assert_eq!(
+        res.status,
+        200,
+        "carol's login: {}\n{}",
+        res.text(),
+        agent.log()
+    );
     let session = res.json()["session"].as_str().unwrap().to_string();
     assert_eq!(
         agent.get_as("/profile?role=true", &session).json()["role"],

@@ -198,3 +198,24 @@ fn an_unreadable_store_is_set_aside_and_the_agent_starts() {
         .any(|e| e.file_name().to_string_lossy().contains(".unreadable-"));
     assert!(aside);
 }
+
+/// The harness's own guard: a port taken since it was picked (by another test's
+/// agent here) moves the agent to another port, and only the agent's own answer
+/// counts as started.
+#[test]
+fn an_agent_whose_port_was_taken_starts_on_another() {
+    let pg = PgCluster::shared();
+    let first = Agent::start(pg);
+    let mut second = Agent::prepare(pg, AgentSetup::default());
+    let config = second.config().replacen(
+        &format!("\nport = {}\n", second.port),
+        &format!("\nport = {}\n", first.port),
+        1,
+    );
+    second.write_config(&config);
+    second.port = first.port;
+    second.spawn();
+    assert_ne!(second.port, first.port);
+    assert_eq!(second.get("/status").json()["pid"], second.pid());
+    assert_eq!(first.get("/status").json()["pid"], first.pid());
+}

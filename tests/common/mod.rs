@@ -151,10 +151,29 @@ impl Agent {
     }
 
     /// Starts the agent process (again) on the same directory and waits until it serves.
+    /// The port was free when it was picked, but another test's process may have
+    /// taken it since: then the agent is started again on another free port.
     pub fn spawn(&mut self) {
-        if let Err(log) = self.try_spawn() {
-            panic!("agent did not start:\n{log}");
+        for _ in 0..5 {
+            match self.try_spawn() {
+                Ok(()) => return,
+                Err(log) if log.contains(&format!(":{}: Address already in use", self.port)) => {
+                    self.move_to_a_free_port();
+                }
+                Err(log) => panic!("agent did not start:\n{log}"),
+            }
         }
+        panic!("agent did not start: no free port found");
+    }
+
+    /// Rewrites the configuration's `port` with a port free now.
+    fn move_to_a_free_port(&mut self) {
+        let old = format!("\nport = {}\n", self.port);
+        self.port = free_port();
+        let config = self
+            .config()
+            .replacen(&old, &format!("\nport = {}\n", self.port), 1);
+        self.write_config(&config);
     }
 
     /// Like `spawn`, but answers the agent's output when it exits instead of serving.
@@ -179,8 +198,14 @@ impl Agent {
                 self.child = None;
                 return Err(format!("exited with {status}:\n{}", self.log()));
             }
-            if client::try_send(self.port, &Request::get("/status")).is_ok_and(|r| r.status == 200)
-            {
+            // Only this agent's answer counts, not that of another process that
+            // took the port.
+            let pid = self.child.as_ref().unwrap().id();
+            if client::try_send(self.port, &Request::get("/status")).is_ok_and(|r| {
+                r.status == 200
+                    && serde_json::from_slice::<Value>(&r.body)
+                        .is_ok_and(|status| status["pid"] == pid)
+            }) {
                 return Ok(());
             }
             assert!(
