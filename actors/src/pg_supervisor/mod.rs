@@ -1,7 +1,8 @@
 //! PgSupervisor: owns the connection pool to the PostgreSQL instance, the instance's
 //! state (up, down, starting, stopping, and since when) and the control actions
 //! (start, stop, restart, reload; one at a time). Every connection carries
-//! `application_name = 'temboard-agent'`, a statement timeout and a lock timeout.
+//! `application_name = 'temboard-agent'`, a statement timeout, a lock timeout and
+//! `search_path = pg_catalog, pg_temp` (nothing a user creates is found unqualified).
 //! When the instance is down, a request fails at once with the reason (no retry
 //! loop, no hang), and the pool recovers by itself when the instance comes back
 //! (after a restart too): connections the server closed are dropped when found,
@@ -61,8 +62,12 @@ impl PgSettings {
             .dbname(&self.dbname)
             .application_name("temboard-agent")
             .connect_timeout(self.connect_timeout)
+            // search_path pinned to the catalog (pg_temp last, so that a temporary
+            // object never shadows it): the agent runs as a superuser in databases
+            // where other roles may create operators and functions in public, and an
+            // unqualified operator on mixed types would pick theirs (CVE-2018-1058).
             .options(format!(
-                "-c statement_timeout={} -c lock_timeout={}",
+                "-c statement_timeout={} -c lock_timeout={} -c search_path=pg_catalog,pg_temp",
                 self.statement_timeout_ms, self.lock_timeout_ms
             ));
         if let Some(password) = &self.password {
@@ -376,7 +381,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_connection_carries_name_and_timeouts() {
+    fn every_connection_carries_name_timeouts_and_search_path() {
         let settings = PgSettings {
             host: "/run/postgresql".to_string(),
             port: 5433,
@@ -395,7 +400,7 @@ mod tests {
         assert_eq!(config.get_application_name(), Some("temboard-agent"));
         assert_eq!(
             config.get_options(),
-            Some("-c statement_timeout=1234 -c lock_timeout=567")
+            Some("-c statement_timeout=1234 -c lock_timeout=567 -c search_path=pg_catalog,pg_temp")
         );
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
         assert_eq!(config.get_password(), Some(&b"pw"[..]));

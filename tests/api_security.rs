@@ -1,0 +1,299 @@
+//! Security hardening (issue 20, docs/security.md), one test per protection, each on
+//! a real cluster: a planted operator in `public` never runs as the agent's
+//! superuser (search_path pinned); the agent's own backends are recognised by pid,
+//! not by an application_name anyone can set.
+
+mod common;
+
+use std::time::Duration;
+
+use actors::monitoring::registry::PROBES;
+use common::*;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// What a planted object writes to the server log when it runs.
+const TRAP_MARK: &str = "tba-trap fired";
+
+/// Numeric types whose mixed operators have no exact match in pg_catalog: an
+/// exact-match operator elsewhere on the search path would win over the implicit
+/// cast (the CVE-2018-1058 pattern).
+const INEXACT_PAIRS: &[(&str, &str)] = &[
+    ("numeric", "smallint"),
+    ("numeric", "integer"),
+    ("numeric", "bigint"),
+    ("real", "smallint"),
+    ("real", "integer"),
+    ("real", "bigint"),
+    ("double precision", "smallint"),
+    ("double precision", "integer"),
+    ("double precision", "bigint"),
+    ("numeric", "real"),
+    ("numeric", "double precision"),
+];
+
+const ARITHMETIC: &[&str] = &["+", "-", "*", "/"];
+const COMPARISON: &[&str] = &["<", "<=", ">", ">=", "=", "<>"];
+
+/// Functions called on `name` columns or on mixed numbers, shadowed with exact
+/// matches: `(signature, return type, what the catalog would compute)`.
+const TRAP_FUNCTIONS: &[(&str, &str, &str)] = &[
+    ("lower(name)", "text", "pg_catalog.lower($1::text)"),
+    ("upper(name)", "text", "pg_catalog.upper($1::text)"),
+    ("length(name)", "integer", "pg_catalog.length($1::text)"),
+    (
+        "char_length(name)",
+        "integer",
+        "pg_catalog.char_length($1::text)",
+    ),
+    ("btrim(name)", "text", "pg_catalog.btrim($1::text)"),
+    (
+        "left(name, integer)",
+        "text",
+        "pg_catalog.left($1::text, $2)",
+    ),
+    (
+        "quote_ident(name)",
+        "text",
+        "pg_catalog.quote_ident($1::text)",
+    ),
+    (
+        "round(double precision, integer)",
+        "numeric",
+        "pg_catalog.round($1::numeric, $2)",
+    ),
+    (
+        "round(real, integer)",
+        "numeric",
+        "pg_catalog.round($1::numeric, $2)",
+    ),
+    (
+        "trunc(double precision, integer)",
+        "numeric",
+        "pg_catalog.trunc($1::numeric, $2)",
+    ),
+    (
+        "pg_size_pretty(integer)",
+        "text",
+        "pg_catalog.pg_size_pretty($1::bigint)",
+    ),
+    (
+        "pg_size_pretty(double precision)",
+        "text",
+        "pg_catalog.pg_size_pretty($1::numeric)",
+    ),
+    (
+        "pg_size_pretty(real)",
+        "text",
+        "pg_catalog.pg_size_pretty($1::numeric)",
+    ),
+];
+
+/// The SQL a low-privilege role runs to plant its traps in `public`: every planted
+/// operator and function logs TRAP_MARK (RAISE LOG: written even when the
+/// statement fails later or runs read-only) and answers what the catalog would.
+fn trap_sql() -> String {
+    let mut sql = String::from("SET ROLE mallory;\n");
+    let mut n = 0;
+    let mut plant = |sql: &mut String, signature: &str, returns: &str, value: &str| {
+        n += 1;
+        sql.push_str(&format!(
+            "CREATE FUNCTION public.trap_{n}({signature}) RETURNS {returns} \
+             LANGUAGE plpgsql AS $t$ BEGIN RAISE LOG '{TRAP_MARK}: {n} as %', \
+             current_user; RETURN {value}; END $t$;\n"
+        ));
+        format!("public.trap_{n}")
+    };
+    for (a, b) in INEXACT_PAIRS {
+        for (left, right) in [(a, b), (b, a)] {
+            let ty = if *left == "numeric" || *right == "numeric" {
+                "numeric"
+            } else {
+                "double precision"
+            };
+            for op in ARITHMETIC {
+                let f = plant(
+                    &mut sql,
+                    &format!("{left}, {right}"),
+                    ty,
+                    &format!("$1::{ty} OPERATOR(pg_catalog.{op}) $2::{ty}"),
+                );
+                sql.push_str(&format!(
+                    "CREATE OPERATOR public.{op} (LEFTARG = {left}, RIGHTARG = {right}, \
+                     FUNCTION = {f});\n"
+                ));
+            }
+            for op in COMPARISON {
+                let f = plant(
+                    &mut sql,
+                    &format!("{left}, {right}"),
+                    "boolean",
+                    &format!("$1::{ty} OPERATOR(pg_catalog.{op}) $2::{ty}"),
+                );
+                sql.push_str(&format!(
+                    "CREATE OPERATOR public.{op} (LEFTARG = {left}, RIGHTARG = {right}, \
+                     FUNCTION = {f});\n"
+                ));
+            }
+        }
+    }
+    for (signature, returns, value) in TRAP_FUNCTIONS {
+        let (name, args) = signature.split_once('(').unwrap();
+        sql.push_str(&format!(
+            "CREATE FUNCTION public.{name}({args} RETURNS {returns} LANGUAGE plpgsql AS \
+             $t$ BEGIN RAISE LOG '{TRAP_MARK}: {name} as %', current_user; \
+             RETURN {value}; END $t$;\n"
+        ));
+    }
+    sql.push_str("RESET ROLE;\n");
+    sql
+}
+
+fn get_ok(agent: &Agent, path: &str, session: &str) -> Value {
+    let res = agent.get_as(path, session);
+    assert_eq!(res.status, 200, "GET {path}: {}", res.text());
+    res.json()
+}
+
+#[test]
+fn operators_and_functions_planted_in_public_never_run_as_the_agent() {
+    // A private cluster: the traps would fire in other tests' own psql sessions.
+    let pg = PgCluster::start();
+    pg.psql("postgres", "CREATE ROLE mallory LOGIN");
+    pg.psql("postgres", "CREATE DATABASE userdb");
+    pg.psql(
+        "postgres",
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+    );
+    let traps = trap_sql();
+    for db in ["postgres", "userdb"] {
+        // What every role could do before PostgreSQL 15, and still can where an
+        // administrator granted it.
+        pg.psql(db, "GRANT CREATE ON SCHEMA public TO mallory");
+        pg.psql(
+            db,
+            "CREATE TABLE public.t (id int PRIMARY KEY, v text, r real, d float8) \
+             WITH (autovacuum_enabled = false);\
+             INSERT INTO public.t SELECT g, 'v' || g, g, g FROM generate_series(1, 2000) g;\
+             DELETE FROM public.t WHERE id % 3 = 0; ANALYZE public.t;",
+        );
+        pg.psql(db, &traps);
+    }
+    // The traps are live: an unqualified mixed-type operator of a plain session
+    // picks them.
+    assert_eq!(pg.psql("userdb", "SELECT 2.5::numeric * 2"), "5.0");
+    let log = std::fs::read_to_string(pg.log_file()).unwrap();
+    assert!(log.contains(TRAP_MARK), "the trap did not fire for psql");
+    let before = log.matches(TRAP_MARK).count();
+
+    // Every probe runs on demand below, the bloat estimates too.
+    let agent = Agent::start(&pg);
+    let session = agent.login();
+    // Keeps a backend in userdb for the activity endpoints and a kill.
+    let mut sleeper = Bg::run(&pg, "userdb", "SELECT pg_sleep(60)");
+    wait_until(WAIT, "the sleeper in pg_stat_activity", || {
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'",
+        ) == "1"
+    });
+
+    let gets = [
+        "/discover",
+        "/profile",
+        "/activity",
+        "/activity/waiting",
+        "/activity/blocking",
+        "/administration/pg_version",
+        "/dashboard",
+        "/dashboard/live",
+        "/dashboard/config",
+        "/dashboard/history",
+        "/dashboard/buffers",
+        "/dashboard/hitratio",
+        "/dashboard/active_backends",
+        "/dashboard/databases",
+        "/dashboard/info",
+        "/dashboard/max_connections",
+        "/monitoring/config",
+        "/monitoring/history",
+        "/pgconf/configuration",
+        "/pgconf/configuration/categories",
+        "/pgconf/configuration/status",
+        "/maintenance",
+        "/maintenance/postgres",
+        "/maintenance/userdb",
+        "/maintenance/userdb/schema/public",
+        "/maintenance/userdb/schema/public/table/t",
+        "/maintenance/vacuum/scheduled",
+        "/statements",
+        "/notifications",
+    ];
+    for path in gets {
+        get_ok(&agent, path, &session);
+    }
+    let metrics = agent.send(Request::get(&format!("/metrics?key={KEY}")));
+    assert_eq!(metrics.status, 200, "{}", metrics.text());
+    for probe in PROBES {
+        let path = format!("/monitoring/probe/{}?key={KEY}", probe.name);
+        let res = agent.get(&path);
+        assert_eq!(res.status, 200, "GET {path}: {}", res.text());
+    }
+    // Maintenance runs in the user database.
+    for op in ["vacuum", "analyze", "reindex"] {
+        let path = format!("/maintenance/userdb/schema/public/table/t/{op}");
+        let res = agent.post_as(&path, &session, &json!({}));
+        assert_eq!(res.status, 200, "POST {path}: {}", res.text());
+        let id = res.json()["id"].as_str().unwrap().to_string();
+        wait_until(WAIT, &format!("{op} {id} done"), || {
+            get_ok(&agent, &format!("/maintenance/{op}/scheduled"), &session)
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["id"] == id.as_str() && t["status"] == "done")
+        });
+    }
+    // A setting written and reloaded, a backend cancelled then killed.
+    let res = agent.post_as(
+        "/pgconf/configuration",
+        &session,
+        &json!({ "settings": [{ "name": "work_mem", "setting": "5MB" }] }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    let pid: i64 = pg
+        .psql(
+            "postgres",
+            "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'",
+        )
+        .parse()
+        .unwrap();
+    for action in ["cancel", "kill"] {
+        let res = agent.post_as(
+            &format!("/activity/{action}"),
+            &session,
+            &json!({ "pids": [pid] }),
+        );
+        assert_eq!(res.status, 200, "{}", res.text());
+    }
+    let _ = sleeper.wait_exit(WAIT, "the killed sleeper");
+    // The sampler and the collector ran their queries (a second round at least).
+    wait_until(WAIT, "two dashboard samples", || {
+        get_ok(&agent, "/dashboard/history", &session)
+            .as_array()
+            .is_some_and(|h| h.len() >= 2)
+    });
+
+    let log = std::fs::read_to_string(pg.log_file()).unwrap();
+    let fired: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(TRAP_MARK))
+        .skip(before)
+        .collect();
+    assert!(
+        fired.is_empty(),
+        "planted objects ran {} times: {:#?}",
+        fired.len(),
+        &fired[..fired.len().min(10)]
+    );
+}
