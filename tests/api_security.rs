@@ -297,3 +297,83 @@ fn operators_and_functions_planted_in_public_never_run_as_the_agent() {
         &fired[..fired.len().min(10)]
     );
 }
+
+/// Point 11: a client calling itself `temboard-agent` is listed and can be
+/// cancelled and killed; the agent's own backends stay hidden and unkillable.
+#[test]
+fn a_client_named_temboard_agent_is_listed_and_killable_the_agent_is_not() {
+    let pg = PgCluster::shared();
+    pg.fresh_db("sec_impostor");
+    pg.fresh_db("sec_own");
+    // The agent's pool lives in sec_own: its backends are told from the other
+    // tests' agents there.
+    let agent = Agent::start_with(
+        pg,
+        AgentSetup {
+            extra: "[postgresql]\ndbname = sec_own\n".to_string(),
+            ..AgentSetup::default()
+        },
+    );
+    let session = agent.login();
+    let impostor_sql = "SET application_name = 'temboard-agent'; SELECT pg_sleep(600)";
+    let mut impostor = Bg::run(pg, "sec_impostor", impostor_sql);
+    let find = "SELECT pid FROM pg_stat_activity WHERE datname = 'sec_impostor' \
+                AND application_name = 'temboard-agent' AND wait_event = 'PgSleep'";
+    wait_until(WAIT, "the impostor sleeping", || {
+        !pg.psql("postgres", find).is_empty()
+    });
+    let impostor_pid: i64 = pg.psql("postgres", find).parse().unwrap();
+
+    let listed = |path: &str| -> Vec<i64> {
+        get_ok(&agent, path, &session)["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["pid"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(listed("/activity?dbname=sec_impostor"), vec![impostor_pid]);
+    // The agent's own backend (the pool's, in sec_own) is not listed, nor signalled.
+    let own: i64 = pg
+        .psql(
+            "postgres",
+            "SELECT pid FROM pg_stat_activity WHERE datname = 'sec_own' \
+             AND application_name = 'temboard-agent' LIMIT 1",
+        )
+        .parse()
+        .unwrap();
+    assert!(listed("/activity?dbname=sec_own").is_empty());
+    let res = agent.post_as("/activity/kill", &session, &json!({ "pids": [own] }));
+    assert_eq!(
+        res.json(),
+        json!({ "backends": [{ "pid": own, "killed": false }] })
+    );
+
+    let res = agent.post_as(
+        "/activity/cancel",
+        &session,
+        &json!({ "pids": [impostor_pid] }),
+    );
+    assert_eq!(
+        res.json(),
+        json!({ "backends": [{ "pid": impostor_pid, "cancelled": true }] })
+    );
+    // Cancelled: psql exits on the error.
+    let (ok, _) = impostor.wait_exit(WAIT, "the cancelled impostor");
+    assert!(!ok);
+    let mut impostor = Bg::run(pg, "sec_impostor", impostor_sql);
+    wait_until(WAIT, "the impostor sleeping again", || {
+        !pg.psql("postgres", find).is_empty()
+    });
+    let impostor_pid: i64 = pg.psql("postgres", find).parse().unwrap();
+    let res = agent.post_as(
+        "/activity/kill",
+        &session,
+        &json!({ "pids": [impostor_pid] }),
+    );
+    assert_eq!(
+        res.json(),
+        json!({ "backends": [{ "pid": impostor_pid, "killed": true }] })
+    );
+    impostor.wait_exit(WAIT, "the killed impostor");
+}

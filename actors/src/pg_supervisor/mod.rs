@@ -16,21 +16,21 @@
 
 mod command;
 pub mod control;
+pub mod own_backends;
 mod readiness;
 
 pub use control::{Action, Control};
 
 use std::time::Duration;
 
-use actix::prelude::*;
-use bb8_postgres::PostgresConnectionManager;
-use chrono::{DateTime, Local};
-use tokio_postgres::NoTls;
-
 use crate::error::Error;
 use crate::notification_log::Notify;
+use actix::prelude::*;
+use chrono::{DateTime, Local};
 
-pub type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
+pub use own_backends::OwnBackends;
+
+pub type Pool = bb8::Pool<own_backends::Manager>;
 
 /// How to reach the instance.
 #[derive(Debug, Clone)]
@@ -232,9 +232,12 @@ impl PgSupervisor {
 }
 
 /// The pool every actor shares (through `PgAccess`): connections are made on demand
-/// and dropped after five idle minutes.
-pub fn build_pool(settings: &PgSettings) -> Pool {
-    let manager = PostgresConnectionManager::new(settings.client_config(), NoTls);
+/// and dropped after five idle minutes. Their backends' pids are recorded in `own`.
+pub fn build_pool(settings: &PgSettings, own: &OwnBackends) -> Pool {
+    let manager = own_backends::Manager {
+        config: settings.client_config(),
+        own: own.clone(),
+    };
     bb8::Pool::builder()
         .max_size(settings.pool_size.max(1))
         .min_idle(None)
@@ -246,7 +249,7 @@ pub fn build_pool(settings: &PgSettings) -> Pool {
         .build_unchecked(manager)
 }
 
-pub type Connection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<NoTls>>;
+pub type Connection<'a> = bb8::PooledConnection<'a, own_backends::Manager>;
 
 /// A live connection from the pool. bb8 alone would wait for its whole timeout when the
 /// instance is down and then report a bare "timed out"; connecting ourselves when no
