@@ -85,6 +85,10 @@ async fn stop_on_signals(server: actix_web::dev::ServerHandle, log: slog::Logger
     }
 }
 
+/// The shortest agent key accepted: the key is a password that never changes hands
+/// interactively, so it can be long.
+const MIN_KEY_LENGTH: usize = 16;
+
 pub fn run(config_path: &Path) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|e| e.to_string())?;
     if config.temboard.key.as_deref() == Some(SAMPLE_KEY) {
@@ -92,6 +96,18 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             "{}: [temboard] key: the sample value {SAMPLE_KEY} must be changed",
             config.path.display()
         ));
+    }
+    // Checked here, not at loading, for the same reason as the sample key. The
+    // length only is named: the key never reaches a message.
+    if let Some(key) = &config.temboard.key {
+        let length = key.chars().count();
+        if length < MIN_KEY_LENGTH {
+            return Err(format!(
+                "{}: [temboard] key: {length} characters is too short, at least \
+                 {MIN_KEY_LENGTH} are needed (e.g. the output of openssl rand -hex 16)",
+                config.path.display()
+            ));
+        }
     }
     let log_handle = logging::init(&config.logging)?;
     let log = log_handle.logger();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actors::monitoring::registry::PROBES;
 use common::*;
@@ -376,4 +376,77 @@ fn a_client_named_temboard_agent_is_listed_and_killable_the_agent_is_not() {
         json!({ "backends": [{ "pid": impostor_pid, "killed": true }] })
     );
     impostor.wait_exit(WAIT, "the killed impostor");
+}
+
+/// Point 4: wrong agent keys count against the address as failed logins do: the
+/// first ones answered at once, the next held back, then 429 whatever the key or
+/// password, from that address only.
+#[test]
+fn wrong_agent_keys_are_throttled_like_failed_logins() {
+    let agent = Agent::start_with(
+        PgCluster::shared(),
+        AgentSetup {
+            temboard: vec![
+                "login_free_failures = 2".to_string(),
+                "login_lockout_failures = 4".to_string(),
+                "login_lockout_window = 600".to_string(),
+            ],
+            ..AgentSetup::default()
+        },
+    );
+    let wrong = "/monitoring/probe/loadavg?key=not-the-key-0123456789";
+    for _ in 0..2 {
+        assert_eq!(agent.get(wrong).status, 401);
+    }
+    let started = Instant::now();
+    assert_eq!(agent.get(wrong).status, 401);
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "the third wrong key in a minute is held back"
+    );
+    assert_eq!(agent.get(wrong).status, 401);
+    // Locked out: the right key, the right password, a wrong key, all 429.
+    let right = format!("/monitoring/probe/loadavg?key={KEY}");
+    for res in [
+        agent.get(&right),
+        agent.try_login(USER, PASSWORD),
+        agent.send(
+            Request::get("/discover").header("X-TemBoard-Agent-Key", "guess-0123456789abcdef"),
+        ),
+    ] {
+        assert_eq!(res.status, 429, "{}", res.text());
+        let retry: u64 = res.header("Retry-After").unwrap().parse().unwrap();
+        assert!(retry > 0 && retry <= 600, "{retry}");
+    }
+    // Another address is not affected.
+    let other = agent.send(Request::get(&right).from("127.0.0.2".parse().unwrap()));
+    assert_eq!(other.status, 200, "{}", other.text());
+}
+
+/// Point 4: a key shorter than 16 characters stops the start-up, naming the file,
+/// the section and the key, never quoting the key.
+#[test]
+fn a_short_agent_key_stops_the_start_up_without_quoting_it() {
+    let short = "tiny-key-1234";
+    let mut agent = Agent::prepare(
+        PgCluster::shared(),
+        AgentSetup {
+            key: Some(short.to_string()),
+            ..AgentSetup::default()
+        },
+    );
+    let output = agent.try_spawn().unwrap_err();
+    assert!(output.contains("[temboard] key"), "{output}");
+    assert!(output.contains("temboard-agent.conf"), "{output}");
+    assert!(output.contains("16"), "{output}");
+    assert!(!output.contains(short), "the key is quoted: {output}");
+    // Sixteen characters start.
+    let mut agent = Agent::prepare(
+        PgCluster::shared(),
+        AgentSetup {
+            key: Some("sixteen-chars-ok".to_string()),
+            ..AgentSetup::default()
+        },
+    );
+    agent.spawn();
 }

@@ -269,6 +269,49 @@ impl Handler<Login> for SessionRegistry {
     }
 }
 
+/// A request presents the agent key: refused while its address is locked out by
+/// failed logins or wrong keys (they count together), whatever the key.
+#[derive(Message)]
+#[rtype(result = "Result<(), LoginError>")]
+pub struct KeyAttempt {
+    pub client: IpAddr,
+}
+
+impl Handler<KeyAttempt> for SessionRegistry {
+    type Result = Result<(), LoginError>;
+
+    fn handle(&mut self, msg: KeyAttempt, _: &mut Self::Context) -> Self::Result {
+        match self.locked_out(&msg.client) {
+            Some(retry_after) => {
+                slog::warn!(self.log, "key refused: too many failures from this address";
+                    "client" => %msg.client);
+                Err(LoginError::LockedOut { retry_after })
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// The agent key a request presented was wrong: counted against its address as a
+/// failed login; answers how long to hold the answer. No audit row: a key guesser
+/// must not be able to fill the notification log.
+#[derive(Message)]
+#[rtype(result = "Duration")]
+pub struct KeyFailed {
+    pub client: IpAddr,
+}
+
+impl Handler<KeyFailed> for SessionRegistry {
+    type Result = actix::MessageResult<KeyFailed>;
+
+    fn handle(&mut self, msg: KeyFailed, _: &mut Self::Context) -> Self::Result {
+        let delay = self.record_failure(msg.client);
+        slog::warn!(self.log, "wrong agent key"; "client" => %msg.client,
+            "answer_delay_ms" => delay.as_millis() as u64);
+        actix::MessageResult(delay)
+    }
+}
+
 /// Who owns this session id, if it is live. Using a session keeps it alive.
 #[derive(Message)]
 #[rtype(result = "Option<SessionUser>")]

@@ -10,6 +10,8 @@ use serde_json::json;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -17,6 +19,21 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 for an address locked out by failed logins or wrong agent keys.
+    pub fn too_many_failures(retry_after: std::time::Duration) -> ApiError {
+        let seconds = retry_after.as_secs().max(1);
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed logins from this address; try again in {seconds} seconds."
+                ),
+            )
         }
     }
 
@@ -68,7 +85,11 @@ impl ResponseError for ApiError {
         if self.status.is_server_error() {
             log::error!("{}", self.message);
         }
-        HttpResponse::build(self.status).json(json!({ "error": self.message }))
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(json!({ "error": self.message }))
     }
 }
 
