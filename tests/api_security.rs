@@ -450,3 +450,39 @@ fn a_short_agent_key_stops_the_start_up_without_quoting_it() {
     );
     agent.spawn();
 }
+
+/// Point 10: a NULL where the agent reads a number (pg_database_size() of a database
+/// whose files are gone answers NULL) is a clear 500, not a panic (which aborts a
+/// release build); the detail is in the agent's log only, and the agent goes on.
+#[test]
+fn a_null_from_the_catalog_is_a_generic_500_not_a_panic() {
+    // A private cluster: the test removes a database's files.
+    let pg = PgCluster::start();
+    pg.psql("postgres", "CREATE DATABASE sec_ghost");
+    let oid = pg.psql(
+        "postgres",
+        "SELECT oid FROM pg_database WHERE datname = 'sec_ghost'",
+    );
+    std::fs::remove_dir_all(pg.data_dir().join("base").join(&oid)).unwrap();
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            &format!("SELECT pg_database_size({oid}) IS NULL")
+        ),
+        "t"
+    );
+    let agent = Agent::start(&pg);
+    let session = agent.login();
+    let res = agent.get_as("/maintenance", &session);
+    assert_eq!(res.status, 500, "{}", res.text());
+    assert_eq!(
+        res.json(),
+        json!({ "error": "Internal error of the agent; its log has the detail." })
+    );
+    wait_until(WAIT, "the detail in the agent's log", || {
+        agent.log().contains("column total_bytes")
+    });
+    // The agent goes on serving, PostgreSQL endpoints too.
+    assert_eq!(agent.get("/status").status, 200);
+    get_ok(&agent, "/maintenance/postgres", &session);
+}

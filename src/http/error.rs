@@ -93,8 +93,16 @@ impl ResponseError for ApiError {
     }
 }
 
+/// What the client is told of a failure of the agent itself; the detail goes to the
+/// log only (it may name internals a client has no use for).
+pub const INTERNAL_MESSAGE: &str = "Internal error of the agent; its log has the detail.";
+
 impl From<actors::Error> for ApiError {
     fn from(err: actors::Error) -> ApiError {
+        if let actors::Error::Internal(_) | actors::Error::Mailbox(_) = &err {
+            log::error!("{err}");
+            return ApiError::internal(INTERNAL_MESSAGE);
+        }
         let status = match &err {
             actors::Error::NotFound(_) => StatusCode::NOT_FOUND,
             actors::Error::Invalid(_) => StatusCode::NOT_ACCEPTABLE,

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::notification_log::Notify;
+use crate::pg_row::Column;
 use actix::prelude::*;
 use chrono::{DateTime, Local};
 
@@ -338,11 +339,11 @@ impl Handler<DiscoverInstance> for PgSupervisor {
                 .await
                 .map_err(|e| Error::query("discover", describe_pg_error(&e)))?;
             Ok(InstanceFacts {
-                version: row.get("version"),
-                server_version: row.get("server_version"),
-                server_version_num: row.get("server_version_num"),
-                data_directory: row.get("data_directory"),
-                port: row.get("port"),
+                version: row.col("version")?,
+                server_version: row.col("server_version")?,
+                server_version_num: row.col("server_version_num")?,
+                data_directory: row.col("data_directory")?,
+                port: row.col("port")?,
             })
         };
         Box::pin(query.into_actor(self).map(move |result, act, _| {

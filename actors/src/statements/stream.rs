@@ -33,6 +33,7 @@ use super::row_json::{write_entry, Entry};
 use super::snapshot_time;
 use crate::error::Error;
 use crate::pg_access::PgAccess;
+use crate::pg_row::Column;
 use crate::pg_supervisor::describe_pg_error;
 
 /// A piece of the JSON answer, or the error that cut it short.
@@ -199,8 +200,8 @@ async fn extension_naming(client: &Client, dbname: &str) -> Result<(Naming, Stri
                  ([statements] dbname)."
             ))
         })?;
-    let version: String = row.get("extversion");
-    let schema: String = row.get("schema");
+    let version: String = row.col("extversion")?;
+    let schema: String = row.col("schema")?;
     let naming = Naming::of_version(&version).ok_or_else(|| {
         Error::NotFound(format!(
             "pg_stat_statements {version} in database {dbname} is too old (1.3 or later \
