@@ -74,6 +74,7 @@ const KNOWN_KEYS: [(&str, &[&str]); 10] = [
             "statement_timeout",
             "lock_timeout",
             "connect_timeout",
+            "max_connections",
         ],
     ),
     ("logging", &["method", "facility", "destination", "level"]),
@@ -162,6 +163,8 @@ pub struct Postgresql {
     pub lock_timeout: u64,
     /// Seconds.
     pub connect_timeout: u64,
+    /// The agent's PostgreSQL connections at most, pooled and dedicated together.
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,6 +391,9 @@ impl Postgresql {
             statement_timeout: s.int(S, "statement_timeout", 10_000, 0, MAX_PG_MS)?,
             lock_timeout: s.int(S, "lock_timeout", 5_000, 0, MAX_PG_MS)?,
             connect_timeout: s.int(S, "connect_timeout", 3, 1, MAX_SECONDS)?,
+            // Two at least: one pooled and one dedicated (browse, maintenance,
+            // per-database probes) may then always run.
+            max_connections: s.int(S, "max_connections", 8, 2, 1000)?,
         })
     }
 }

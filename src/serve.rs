@@ -40,7 +40,7 @@ fn pg_settings(config: &Config) -> PgSettings {
         statement_timeout_ms: pg.statement_timeout,
         lock_timeout_ms: pg.lock_timeout,
         connect_timeout: Duration::from_secs(pg.connect_timeout),
-        pool_size: 8,
+        max_connections: pg.max_connections,
         health_interval: Duration::from_secs(5),
         pg_ctl: config.administration.pg_ctl.clone(),
         control_timeout: Duration::from_secs(config.administration.control_timeout),

@@ -486,3 +486,67 @@ fn a_null_from_the_catalog_is_a_generic_500_not_a_panic() {
     assert_eq!(agent.get("/status").status, 200);
     get_ok(&agent, "/maintenance/postgres", &session);
 }
+
+/// Point 2: 200 concurrent browse requests (each needs a dedicated connection to the
+/// browsed database) never take more than `[postgresql] max_connections` of the
+/// server's connections, counted in pg_stat_activity, and every one is answered:
+/// 200, or 503 `{"error": ...}` after a short wait for a free connection.
+#[test]
+fn concurrent_requests_never_take_more_than_max_connections() {
+    const CAP: usize = 4;
+    // A private cluster: every temboard-agent backend on it is this agent's.
+    let pg = PgCluster::start();
+    pg.psql("postgres", "CREATE DATABASE sec_browse");
+    pg.psql(
+        "sec_browse",
+        "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);\
+         INSERT INTO a SELECT generate_series(1, 1000); ANALYZE;",
+    );
+    let agent = Agent::start_with(
+        &pg,
+        AgentSetup {
+            extra: format!("[postgresql]\nmax_connections = {CAP}\n"),
+            ..AgentSetup::default()
+        },
+    );
+    let session = agent.login();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let count_sql =
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'temboard-agent'";
+    let (most, answers) = std::thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let mut most = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let n: usize = pg.psql("postgres", count_sql).parse().unwrap();
+                most = most.max(n);
+            }
+            most
+        });
+        let clients: Vec<_> = (0..200)
+            .map(|_| {
+                scope.spawn(|| {
+                    let res = agent.get_as("/maintenance/sec_browse/schema/public", &session);
+                    (res.status, res.text())
+                })
+            })
+            .collect();
+        let answers: Vec<(u16, String)> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (poller.join().unwrap(), answers)
+    });
+    assert!(
+        most <= CAP,
+        "{most} agent connections at once, the cap is {CAP}"
+    );
+    let ok = answers.iter().filter(|(s, _)| *s == 200).count();
+    for (status, text) in &answers {
+        match status {
+            200 => {}
+            503 => assert!(text.contains("max_connections"), "{text}"),
+            _ => panic!("{status} {text}"),
+        }
+    }
+    assert!(ok > 0, "no request answered 200: {:?}", answers.first());
+    // Nothing is held once the burst is over: the listing still answers.
+    get_ok(&agent, "/maintenance/sec_browse/schema/public", &session);
+}

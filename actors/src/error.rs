@@ -25,6 +25,9 @@ pub enum Error {
     /// catalog): the text is the detail for the log; the client gets a generic
     /// message.
     Internal(String),
+    /// Every connection the agent may open is in use (`[postgresql]
+    /// max_connections`): the request may be tried again shortly.
+    Busy(String),
 }
 
 impl Error {
@@ -44,7 +47,10 @@ impl fmt::Display for Error {
             Error::Store(why) => write!(f, "durable store: {why}"),
             Error::Mailbox(why) => write!(f, "internal: {why}"),
             Error::Internal(why) => write!(f, "internal: {why}"),
-            Error::NotFound(what) | Error::Invalid(what) | Error::Conflict(what) => {
+            Error::NotFound(what)
+            | Error::Invalid(what)
+            | Error::Conflict(what)
+            | Error::Busy(what) => {
                 write!(f, "{what}")
             }
         }

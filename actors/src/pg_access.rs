@@ -1,7 +1,8 @@
 //! How actors other than `PgSupervisor` reach PostgreSQL: the shared pool to the
 //! configured database, and dedicated connections to other databases of the same
 //! instance with the same options (application_name, statement and lock timeouts,
-//! search_path); both record their backends' pids (`own_backends`).
+//! search_path); both hold one of the agent's connection slots and record their
+//! backends' pids (`own_backends`).
 //! It holds no state of its own: the pool is bb8's handle, cheap to clone.
 
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::pg_supervisor::own_backends;
 use crate::pg_supervisor::{
-    checkout, describe_pg_error, Connection, OwnBackends, PgSettings, Pool,
+    checkout, connect_error, ConnectError, Connection, OwnBackends, PgSettings, Pool,
 };
 
 #[derive(Clone)]
@@ -21,7 +22,7 @@ pub struct PgAccess {
 
 impl PgAccess {
     pub fn new(settings: PgSettings) -> PgAccess {
-        let own = OwnBackends::default();
+        let own = OwnBackends::new(settings.max_connections, settings.connect_timeout);
         let pool = crate::pg_supervisor::build_pool(&settings, &own);
         PgAccess {
             pool,
@@ -57,10 +58,13 @@ impl PgAccess {
         config.dbname(dbname);
         own_backends::connect(&config, &self.own)
             .await
-            .map_err(|e| match e.as_db_error() {
+            .map_err(|e| match e {
                 // The server answered: e.g. no such database, or not allowed in it.
-                Some(db) => Error::query(format!("connect to database {dbname}"), db.message()),
-                None => Error::PgUnreachable(describe_pg_error(&e)),
+                ConnectError::Pg(e) if e.as_db_error().is_some() => Error::query(
+                    format!("connect to database {dbname}"),
+                    e.as_db_error().map(|db| db.message()).unwrap_or_default(),
+                ),
+                other => connect_error(other),
             })
     }
 }

@@ -107,6 +107,7 @@ impl From<actors::Error> for ApiError {
             actors::Error::NotFound(_) => StatusCode::NOT_FOUND,
             actors::Error::Invalid(_) => StatusCode::NOT_ACCEPTABLE,
             actors::Error::Conflict(_) => StatusCode::CONFLICT,
+            actors::Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             // The agent's or PostgreSQL's trouble, not the client's.
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

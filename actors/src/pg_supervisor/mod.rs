@@ -29,9 +29,14 @@ use crate::pg_row::Column;
 use actix::prelude::*;
 use chrono::{DateTime, Local};
 
-pub use own_backends::OwnBackends;
+pub use own_backends::{ConnectError, OwnBackends};
 
-pub type Pool = bb8::Pool<own_backends::Manager>;
+/// bb8's pool, with the size it was built with (bb8 does not tell it).
+#[derive(Clone)]
+pub struct Pool {
+    inner: bb8::Pool<own_backends::Manager>,
+    max: u32,
+}
 
 /// How to reach the instance.
 #[derive(Debug, Clone)]
@@ -45,7 +50,10 @@ pub struct PgSettings {
     pub statement_timeout_ms: u64,
     pub lock_timeout_ms: u64,
     pub connect_timeout: Duration,
-    pub pool_size: u32,
+    /// `[postgresql] max_connections`: the agent's connections at most, pooled and
+    /// dedicated together; the pool keeps half of them at most, so that dedicated
+    /// connections (other databases) always find room.
+    pub max_connections: u32,
     pub health_interval: Duration,
     /// `[administration] pg_ctl`: the control command template (`%s` = action).
     pub pg_ctl: Option<String>,
@@ -239,15 +247,22 @@ pub fn build_pool(settings: &PgSettings, own: &OwnBackends) -> Pool {
         config: settings.client_config(),
         own: own.clone(),
     };
-    bb8::Pool::builder()
-        .max_size(settings.pool_size.max(1))
+    let max = pool_size(settings);
+    let inner = bb8::Pool::builder()
+        .max_size(max)
         .min_idle(None)
         .connection_timeout(settings.connect_timeout)
         .idle_timeout(Some(Duration::from_secs(300)))
         .retry_connection(false)
         // `checkout` drops connections that died with a restart.
         .test_on_check_out(false)
-        .build_unchecked(manager)
+        .build_unchecked(manager);
+    Pool { inner, max }
+}
+
+/// Connections the pool keeps at most: half the agent's.
+pub fn pool_size(settings: &PgSettings) -> u32 {
+    (settings.max_connections / 2).max(1)
 }
 
 pub type Connection<'a> = bb8::PooledConnection<'a, own_backends::Manager>;
@@ -257,16 +272,18 @@ pub type Connection<'a> = bb8::PooledConnection<'a, own_backends::Manager>;
 /// connection is idle fails at once with the real reason (no such socket, refused,
 /// authentication failed). A connection whose server went away (restart) is dropped
 /// instead of being handed out.
+///
+/// With the pool full and every connection in use, it waits for one to come back
+/// (`connect_timeout` at most, then `Busy`): a connection made then would not fit in
+/// the pool and would only take one of the agent's slots for nothing.
 pub async fn checkout(pool: &Pool) -> Result<Connection<'_>, Error> {
+    let (max, pool) = (pool.max, &pool.inner);
     // Each closed connection found is dropped, so this many tries always suffice.
     let attempts = pool.state().connections + 1;
     for _ in 0..attempts {
         let state = pool.state();
-        if state.idle_connections == 0 {
-            let fresh = pool
-                .dedicated_connection()
-                .await
-                .map_err(|e| Error::PgUnreachable(describe_pg_error(&e)))?;
+        if state.idle_connections == 0 && state.connections < max {
+            let fresh = pool.dedicated_connection().await.map_err(connect_error)?;
             // A full pool refuses it: another request just returned one.
             let _ = pool.add(fresh);
         }
@@ -281,13 +298,28 @@ pub async fn checkout(pool: &Pool) -> Result<Connection<'_>, Error> {
     ))
 }
 
-fn unreachable(err: bb8::RunError<tokio_postgres::Error>) -> Error {
+fn unreachable(err: bb8::RunError<ConnectError>) -> Error {
     match err {
-        bb8::RunError::User(e) => Error::PgUnreachable(describe_pg_error(&e)),
-        bb8::RunError::TimedOut => {
-            Error::PgUnreachable("timed out waiting for a connection".to_string())
-        }
+        bb8::RunError::User(e) => connect_error(e),
+        // Every pooled connection stayed in use while the pool was full.
+        bb8::RunError::TimedOut => busy(None),
     }
+}
+
+/// A connection that could not be had: PostgreSQL's reason, or the cap reached.
+pub(crate) fn connect_error(err: ConnectError) -> Error {
+    match err {
+        ConnectError::Pg(e) => Error::PgUnreachable(describe_pg_error(&e)),
+        ConnectError::Busy { max } => busy(Some(max)),
+    }
+}
+
+fn busy(max: Option<u32>) -> Error {
+    let count = max.map(|m| format!("{m} ")).unwrap_or_default();
+    Error::Busy(format!(
+        "All {count}PostgreSQL connections of the agent are in use ([postgresql] \
+         max_connections); try again shortly."
+    ))
 }
 
 /// tokio-postgres puts the useful part (the OS error, the server message) in the source.
@@ -395,7 +427,7 @@ mod tests {
             statement_timeout_ms: 1234,
             lock_timeout_ms: 567,
             connect_timeout: Duration::from_secs(3),
-            pool_size: 4,
+            max_connections: 4,
             health_interval: Duration::from_secs(5),
             pg_ctl: None,
             control_timeout: Duration::from_secs(300),
