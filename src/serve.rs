@@ -22,7 +22,9 @@ pub fn session_settings(config: &Config) -> SessionSettings {
     let t = &config.temboard;
     SessionSettings {
         idle_timeout: Duration::from_secs(t.session_timeout),
+        lifetime: Duration::from_secs(t.session_lifetime),
         max_sessions: t.max_sessions,
+        max_user_sessions: t.max_user_sessions,
         free_failures: t.login_free_failures,
         lockout_failures: t.login_lockout_failures,
         lockout_window: Duration::from_secs(t.login_lockout_window),

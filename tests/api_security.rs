@@ -550,3 +550,67 @@ fn concurrent_requests_never_take_more_than_max_connections() {
     // Nothing is held once the burst is over: the listing still answers.
     get_ok(&agent, "/maintenance/sec_browse/schema/public", &session);
 }
+
+/// Point 9: a session ends `session_lifetime` seconds after its login however much
+/// it is used.
+#[test]
+fn a_session_in_constant_use_ends_at_its_lifetime() {
+    let agent = Agent::start_with(
+        PgCluster::shared(),
+        AgentSetup {
+            temboard: vec![
+                "session_timeout = 3600".to_string(),
+                "session_lifetime = 2".to_string(),
+            ],
+            ..AgentSetup::default()
+        },
+    );
+    let session = agent.login();
+    let started = Instant::now();
+    wait_until(WAIT, "the session to end", || {
+        let status = agent.get_as("/profile", &session).status;
+        assert!(status == 200 || status == 401, "{status}");
+        status == 401
+    });
+    // Used every 50 ms, never idle: it is the lifetime that ended it.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+    // A new login works.
+    let again = agent.login();
+    assert_eq!(agent.get_as("/profile", &again).status, 200);
+}
+
+/// Point 9: a user's logins beyond `max_user_sessions` evict that user's oldest
+/// sessions, never another user's.
+#[test]
+fn a_users_logins_beyond_the_per_user_cap_evict_only_their_oldest() {
+    let agent = Agent::start_with(
+        PgCluster::shared(),
+        AgentSetup {
+            users: vec![
+                (USER.to_string(), PASSWORD.to_string()),
+                ("bob".to_string(), "bob-s3cret".to_string()),
+            ],
+            temboard: vec![
+                "max_user_sessions = 3".to_string(),
+                "max_sessions = 100".to_string(),
+            ],
+            ..AgentSetup::default()
+        },
+    );
+    let bob = agent.try_login("bob", "bob-s3cret").json()["session"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let alice: Vec<String> = (0..5).map(|_| agent.login()).collect();
+    let status = |s: &str| agent.get_as("/profile", s).status;
+    assert_eq!(status(&alice[0]), 401, "the oldest is evicted");
+    assert_eq!(status(&alice[1]), 401);
+    for s in &alice[2..] {
+        assert_eq!(status(s), 200);
+    }
+    assert_eq!(status(&bob), 200, "another user's session stays");
+}

@@ -19,7 +19,13 @@ use crate::users::{self, Role, Users};
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
     pub idle_timeout: Duration,
+    /// How long a session lives after its login, however much it is used: a stolen
+    /// session id is not good forever.
+    pub lifetime: Duration,
     pub max_sessions: usize,
+    /// Live sessions of one user at most: that user's oldest is evicted beyond it,
+    /// never another user's (one account cannot log everybody else out).
+    pub max_user_sessions: usize,
     /// Failed logins per address and minute answered without delay.
     pub free_failures: u32,
     /// Failed logins per address within `lockout_window` that lock it out.
@@ -31,7 +37,9 @@ impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
             idle_timeout: Duration::from_secs(3600),
+            lifetime: Duration::from_secs(12 * 3600),
             max_sessions: 100,
+            max_user_sessions: 10,
             free_failures: 5,
             lockout_failures: 20,
             lockout_window: Duration::from_secs(600),
@@ -47,7 +55,15 @@ const MAX_TRACKED_ADDRESSES: usize = 100_000;
 
 struct Session {
     username: String,
+    created: Instant,
     last_used: Instant,
+}
+
+impl Session {
+    fn live(&self, settings: &SessionSettings) -> bool {
+        self.last_used.elapsed() < settings.idle_timeout
+            && self.created.elapsed() < settings.lifetime
+    }
 }
 
 pub struct SessionRegistry {
@@ -128,6 +144,22 @@ impl SessionRegistry {
     }
 
     fn create_session(&mut self, username: &str) -> String {
+        // The user's own sessions first: beyond the per-user cap, their oldest goes.
+        loop {
+            let mine = self.sessions.iter().filter(|(_, s)| s.username == username);
+            if mine.clone().count() < self.settings.max_user_sessions.max(1) {
+                break;
+            }
+            let Some(oldest) = mine
+                .min_by_key(|(_, s)| s.created)
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            self.sessions.remove(&oldest);
+            slog::info!(self.log, "per-user session cap reached: evicted the user's oldest session";
+                "user" => username);
+        }
         while self.sessions.len() >= self.settings.max_sessions.max(1) {
             let Some(oldest) = self
                 .sessions
@@ -147,6 +179,7 @@ impl SessionRegistry {
             id.clone(),
             Session {
                 username: username.to_string(),
+                created: Instant::now(),
                 last_used: Instant::now(),
             },
         );
@@ -154,8 +187,8 @@ impl SessionRegistry {
     }
 
     fn purge(&mut self) {
-        let idle = self.settings.idle_timeout;
-        self.sessions.retain(|_, s| s.last_used.elapsed() < idle);
+        let settings = &self.settings;
+        self.sessions.retain(|_, s| s.live(settings));
         let window = self.settings.lockout_window.max(FREE_WINDOW);
         self.failures.retain(|_, times| {
             times.retain(|t| t.elapsed() < window);
@@ -331,9 +364,8 @@ impl Handler<CheckSession> for SessionRegistry {
     type Result = Option<SessionUser>;
 
     fn handle(&mut self, msg: CheckSession, _: &mut Self::Context) -> Self::Result {
-        let idle = self.settings.idle_timeout;
         let session = self.sessions.get_mut(&msg.id)?;
-        if session.last_used.elapsed() >= idle {
+        if !session.live(&self.settings) {
             self.sessions.remove(&msg.id);
             return None;
         }
@@ -357,11 +389,10 @@ impl Handler<Logout> for SessionRegistry {
     type Result = ResponseFuture<Option<String>>;
 
     fn handle(&mut self, msg: Logout, _: &mut Self::Context) -> Self::Result {
-        let idle = self.settings.idle_timeout;
         let Some(session) = self.sessions.remove(&msg.id) else {
             return Box::pin(async { None });
         };
-        if session.last_used.elapsed() >= idle {
+        if !session.live(&self.settings) {
             return Box::pin(async { None });
         }
         slog::info!(self.log, "logout"; "user" => &session.username);
