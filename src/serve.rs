@@ -49,6 +49,18 @@ fn pg_settings(config: &Config) -> PgSettings {
     }
 }
 
+/// The TLS private key must not be readable by every user of the machine; the
+/// agent still starts (7.x did), but says how to fix it.
+fn warn_if_others_read(log: &slog::Logger, key_file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(key_file) {
+        if meta.permissions().mode() & 0o004 != 0 {
+            slog::warn!(log, "the TLS private key is readable by every user of the machine: chmod o-r it (e.g. chmod 600)";
+                "file" => %key_file.display(), "setting" => "[temboard] ssl_key_file");
+        }
+    }
+}
+
 fn os_user() -> String {
     let uid = nix::unistd::geteuid();
     nix::unistd::User::from_uid(uid)
@@ -131,6 +143,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         slog::warn!(log, "the TLS certificate is X.509 version 1, which browsers and rustls clients refuse; replace it with a v3 certificate";
             "file" => %config.temboard.ssl_cert_file.display());
     }
+    warn_if_others_read(&log, &config.temboard.ssl_key_file);
     let store = Store::init(&config.temboard.home).map_err(|e| e.to_string())?;
     if let Some(aside) = store.set_aside() {
         slog::warn!(log, "the durable store could not be read (corrupt or not a database): it was moved aside and a new one created; notifications and scheduled maintenance tasks in it are lost";

@@ -614,3 +614,51 @@ fn a_users_logins_beyond_the_per_user_cap_evict_only_their_oldest() {
     }
     assert_eq!(status(&bob), 200, "another user's session stays");
 }
+
+/// Point 7: a secret setting's value reaches neither the notification log nor the
+/// agent's log; the state directory is 0700 and the SQLite store 0600; a TLS key
+/// readable by every user is warned about.
+#[test]
+fn secrets_stay_out_of_the_audit_trail_and_the_state_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // A private cluster: the test writes primary_conninfo with ALTER SYSTEM.
+    let pg = PgCluster::start();
+    let mut agent = Agent::prepare(&pg, AgentSetup::default());
+    let key_file = agent.dir.path().join("server.key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    agent.spawn();
+    assert!(
+        agent
+            .log()
+            .contains("TLS private key is readable by every user"),
+        "{}",
+        agent.log()
+    );
+    let home = agent.dir.path().join("home");
+    assert_eq!(mode(&home), 0o700, "the state directory");
+    let session = agent.login();
+    let secret = "hunter2-never-logged";
+    let res = agent.post_as(
+        "/pgconf/configuration",
+        &session,
+        &json!({ "settings": [{
+            "name": "primary_conninfo",
+            "setting": format!("host=/tmp user=replicator password={secret}"),
+        }] }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    for file in ["temboard-agent.db", "temboard-agent.db-wal"] {
+        let path = home.join(file);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{file}");
+        }
+    }
+    let notifications = get_ok(&agent, "/notifications", &session).to_string();
+    assert!(
+        notifications.contains("Setting primary_conninfo changed"),
+        "{notifications}"
+    );
+    assert!(!notifications.contains(secret), "{notifications}");
+    assert!(!agent.log().contains(secret), "{}", agent.log());
+}
