@@ -662,3 +662,72 @@ fn secrets_stay_out_of_the_audit_trail_and_the_state_is_private() {
     assert!(!notifications.contains(secret), "{notifications}");
     assert!(!agent.log().contains(secret), "{}", agent.log());
 }
+
+/// Point 3: a burst of parallel wrong logins from one address is limited like the
+/// same logins one after the other: at most `login_free_failures` answered without
+/// delay (the agent logs each failure's delay), the others held back or 429.
+#[test]
+fn a_burst_of_parallel_wrong_logins_gets_no_more_free_answers() {
+    let agent = Agent::start_with(
+        PgCluster::shared(),
+        AgentSetup {
+            temboard: vec![
+                "login_free_failures = 3".to_string(),
+                "login_lockout_failures = 10".to_string(),
+                "login_lockout_window = 600".to_string(),
+            ],
+            ..AgentSetup::default()
+        },
+    );
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..200)
+            .map(|_| scope.spawn(|| agent.try_login(USER, "wrong").status))
+            .collect();
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let failed = statuses.iter().filter(|s| **s == 404).count();
+    assert!(
+        statuses.iter().all(|s| [404, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(failed <= 10, "{failed} password checks for a lockout of 10");
+    let log = agent.log();
+    let free = log
+        .lines()
+        .filter(|l| l.contains("failed login") && l.contains("answer_delay_ms: 0"))
+        .count();
+    assert!((1..=3).contains(&free), "{free} failures answered at once:\n{log}");
+}
+
+/// Point 3: the password checks running at once are bounded for all addresses
+/// together (2 per CPU): logins from 200 addresses at once, each within its own
+/// guard, are partly answered 503 instead of queueing bcrypt work without end.
+#[test]
+fn password_checks_in_flight_are_bounded_across_addresses() {
+    let agent = Agent::start(PgCluster::shared());
+    let answers: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let agent = &agent;
+        let clients: Vec<_> = (1..=200u8)
+            .map(|i| {
+                scope.spawn(move || {
+                    let body = json!({ "username": USER, "password": "wrong" }).to_string();
+                    let from = std::net::IpAddr::from([127, 0, 1, i]);
+                    let res = agent.send(Request::post("/login", body).from(from));
+                    (res.status, res.text())
+                })
+            })
+            .collect();
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let busy: Vec<&String> = answers
+        .iter()
+        .filter(|(s, _)| *s == 503)
+        .map(|(_, t)| t)
+        .collect();
+    assert!(
+        answers.iter().all(|(s, _)| *s == 404 || *s == 503),
+        "{answers:?}"
+    );
+    assert!(!busy.is_empty(), "200 bcrypt checks ran at once");
+    assert!(busy[0].contains("Too many logins"), "{}", busy[0]);
+}

@@ -72,6 +72,11 @@ pub struct SessionRegistry {
     sessions: HashMap<String, Session>,
     failures: HashMap<IpAddr, VecDeque<Instant>>,
     in_flight: HashMap<IpAddr, u32>,
+    /// Password checks running now, all addresses together.
+    verifying: usize,
+    /// The bound of `verifying`: bcrypt is the agent's most expensive work, and
+    /// logins from many addresses must not take every CPU.
+    max_verifying: usize,
     notifications: Recipient<Notify>,
     log: slog::Logger,
 }
@@ -89,6 +94,8 @@ impl SessionRegistry {
             sessions: HashMap::new(),
             failures: HashMap::new(),
             in_flight: HashMap::new(),
+            verifying: 0,
+            max_verifying: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             notifications: notifications.recipient(),
             log,
         }
@@ -237,7 +244,26 @@ impl Actor for SessionRegistry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginError {
     InvalidCredentials,
-    LockedOut { retry_after: Duration },
+    LockedOut {
+        retry_after: Duration,
+    },
+    /// Too many password checks are running (all addresses together).
+    Busy,
+}
+
+/// What the brute-force guard counts by: the address, except that IPv6 clients are
+/// grouped by /64 (one host commonly owns a whole /64 and may pick any address in
+/// it), and an IPv4-mapped IPv6 address is its IPv4 address.
+pub fn guard_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
 }
 
 /// Check a user's password and open a session; answers the session id.
@@ -253,12 +279,19 @@ impl Handler<Login> for SessionRegistry {
     type Result = ResponseActFuture<Self, Result<String, LoginError>>;
 
     fn handle(&mut self, msg: Login, _: &mut Self::Context) -> Self::Result {
-        let client = msg.client;
+        let address = msg.client;
+        let client = guard_key(address);
         if let Some(retry_after) = self.locked_out(&client) {
             slog::warn!(self.log, "login refused: too many failed logins from this address";
-                "client" => %client, "user" => &msg.username);
+                "client" => %address, "user" => &msg.username);
             return Box::pin(fut::ready(Err(LoginError::LockedOut { retry_after })));
         }
+        if self.verifying >= self.max_verifying {
+            slog::warn!(self.log, "login refused: too many password checks running";
+                "client" => %address, "running" => self.verifying);
+            return Box::pin(fut::ready(Err(LoginError::Busy)));
+        }
+        self.verifying += 1;
         *self.in_flight.entry(client).or_default() += 1;
         let hash = self.users.get(&msg.username).cloned();
         let Login {
@@ -278,9 +311,10 @@ impl Handler<Login> for SessionRegistry {
         };
         Box::pin(check.into_actor(self).then(move |ok, act, _| {
             act.done_in_flight(&client);
+            act.verifying -= 1;
             if ok {
                 let id = act.create_session(&username);
-                slog::info!(act.log, "login"; "user" => &username, "client" => %client);
+                slog::info!(act.log, "login"; "user" => &username, "client" => %address);
                 let written = act.notify(&username, "Login".to_string());
                 Box::pin(async move {
                     written.await;
@@ -288,9 +322,9 @@ impl Handler<Login> for SessionRegistry {
                 }) as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>
             } else {
                 let delay = act.record_failure(client);
-                slog::warn!(act.log, "failed login"; "user" => &username, "client" => %client,
+                slog::warn!(act.log, "failed login"; "user" => &username, "client" => %address,
                     "answer_delay_ms" => delay.as_millis() as u64);
-                let written = act.notify(&username, format!("Failed login from {client}"));
+                let written = act.notify(&username, format!("Failed login from {address}"));
                 Box::pin(async move {
                     written.await;
                     tokio::time::sleep(delay).await;
@@ -314,7 +348,7 @@ impl Handler<KeyAttempt> for SessionRegistry {
     type Result = Result<(), LoginError>;
 
     fn handle(&mut self, msg: KeyAttempt, _: &mut Self::Context) -> Self::Result {
-        match self.locked_out(&msg.client) {
+        match self.locked_out(&guard_key(msg.client)) {
             Some(retry_after) => {
                 slog::warn!(self.log, "key refused: too many failures from this address";
                     "client" => %msg.client);
@@ -338,7 +372,7 @@ impl Handler<KeyFailed> for SessionRegistry {
     type Result = actix::MessageResult<KeyFailed>;
 
     fn handle(&mut self, msg: KeyFailed, _: &mut Self::Context) -> Self::Result {
-        let delay = self.record_failure(msg.client);
+        let delay = self.record_failure(guard_key(msg.client));
         slog::warn!(self.log, "wrong agent key"; "client" => %msg.client,
             "answer_delay_ms" => delay.as_millis() as u64);
         actix::MessageResult(delay)
@@ -430,6 +464,16 @@ impl Handler<ReplaceUsers> for SessionRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_guard_groups_ipv6_by_64_and_maps_ipv4() {
+        let key = |s: &str| guard_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+    }
 
     #[test]
     fn session_ids_are_64_lowercase_hex_and_unique() {

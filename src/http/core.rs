@@ -73,6 +73,10 @@ async fn login(
             "Invalid username/password.",
         )),
         Err(LoginError::LockedOut { retry_after }) => Err(ApiError::too_many_failures(retry_after)),
+        Err(LoginError::Busy) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many logins are being checked at once; try again shortly.",
+        )),
     }
 }
 
