@@ -696,7 +696,10 @@ fn a_burst_of_parallel_wrong_logins_gets_no_more_free_answers() {
         .lines()
         .filter(|l| l.contains("failed login") && l.contains("answer_delay_ms: 0"))
         .count();
-    assert!((1..=3).contains(&free), "{free} failures answered at once:\n{log}");
+    assert!(
+        (1..=3).contains(&free),
+        "{free} failures answered at once:\n{log}"
+    );
 }
 
 /// Point 3: the password checks running at once are bounded for all addresses

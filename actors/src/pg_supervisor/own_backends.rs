@@ -94,11 +94,12 @@ pub async fn connect(config: &Config, own: &OwnBackends) -> Result<Client, Conne
     let forget = own.clone();
     tokio::spawn(async move {
         let _ = connection.await;
-        drop(slot);
         // Sent once recorded; never sent when the pid could not be read.
         if let Ok(pid) = pid_rx.await {
+            backend_gone(pid).await;
             forget.lock().remove(&pid);
         }
+        drop(slot);
     });
     let row = client
         .query_one(include_str!("../../sql/backend_pid.sql"), &[])
@@ -108,6 +109,28 @@ pub async fn connect(config: &Config, own: &OwnBackends) -> Result<Client, Conne
     let _ = pid_tx.send(pid);
     Ok(client)
 }
+
+/// Waits (a little, at most) for the server process of a closed connection to exit:
+/// it still holds its connection slot of the server until then, and the agent's slot
+/// is given back only after it, so that the cap holds on the server's side too. The
+/// agent runs next to its instance: when the pid is not visible from here (another
+/// pid namespace), there is nothing to wait for.
+async fn backend_gone(pid: i32) {
+    use nix::errno::Errno;
+    use nix::sys::signal::kill;
+    use nix::unistd::Pid;
+    let deadline = tokio::time::Instant::now() + BACKEND_EXIT_WAIT;
+    // Signal 0 checks that the process exists (EPERM: it does, as another user).
+    while !matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH)) {
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// How long a closed connection's server process is waited for.
+const BACKEND_EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// bb8's connection manager for the shared pool: tokio-postgres clients opened by
 /// `connect`, so that pooled backends are known too.
