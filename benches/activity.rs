@@ -143,7 +143,7 @@ fn pg_settings(pg: &PgCluster) -> PgSettings {
         statement_timeout_ms: 30_000,
         lock_timeout_ms: 5_000,
         connect_timeout: Duration::from_secs(5),
-        pool_size: 2,
+        max_connections: 4,
         health_interval: Duration::from_secs(5),
         pg_ctl: None,
         control_timeout: Duration::from_secs(60),

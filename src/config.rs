@@ -55,7 +55,9 @@ const KNOWN_KEYS: [(&str, &[&str]); 10] = [
             "key",
             "home",
             "session_timeout",
+            "session_lifetime",
             "max_sessions",
+            "max_user_sessions",
             "login_free_failures",
             "login_lockout_failures",
             "login_lockout_window",
@@ -74,6 +76,7 @@ const KNOWN_KEYS: [(&str, &[&str]); 10] = [
             "statement_timeout",
             "lock_timeout",
             "connect_timeout",
+            "max_connections",
         ],
     ),
     ("logging", &["method", "facility", "destination", "level"]),
@@ -138,7 +141,11 @@ pub struct Temboard {
     pub home: PathBuf,
     /// Seconds of idle before a login session expires.
     pub session_timeout: u64,
+    /// Seconds after its login a session expires, however much it is used.
+    pub session_lifetime: u64,
     pub max_sessions: usize,
+    /// Live sessions of one user; that user's oldest is evicted beyond it.
+    pub max_user_sessions: usize,
     /// Login failures per client address per minute answered without delay.
     pub login_free_failures: u32,
     /// Failures within `login_lockout_window` that lock the address out.
@@ -162,6 +169,8 @@ pub struct Postgresql {
     pub lock_timeout: u64,
     /// Seconds.
     pub connect_timeout: u64,
+    /// The agent's PostgreSQL connections at most, pooled and dedicated together.
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,7 +375,9 @@ impl Temboard {
             key: s.optional(S, "key")?,
             home: s.path(S, "home", "/var/lib/temboard-agent/main")?,
             session_timeout: s.int(S, "session_timeout", 3600, 1, MAX_SECONDS)?,
+            session_lifetime: s.int(S, "session_lifetime", 43_200, 1, MAX_SECONDS)?,
             max_sessions: s.int(S, "max_sessions", 100, 1, MAX_COUNT)?,
+            max_user_sessions: s.int(S, "max_user_sessions", 10, 1, MAX_COUNT)?,
             login_free_failures: s.int(S, "login_free_failures", 5, 0, MAX_COUNT)?,
             login_lockout_failures: s.int(S, "login_lockout_failures", 20, 1, MAX_COUNT)?,
             login_lockout_window: s.int(S, "login_lockout_window", 600, 1, MAX_SECONDS)?,
@@ -388,6 +399,9 @@ impl Postgresql {
             statement_timeout: s.int(S, "statement_timeout", 10_000, 0, MAX_PG_MS)?,
             lock_timeout: s.int(S, "lock_timeout", 5_000, 0, MAX_PG_MS)?,
             connect_timeout: s.int(S, "connect_timeout", 3, 1, MAX_SECONDS)?,
+            // Two at least: one pooled and one dedicated (browse, maintenance,
+            // per-database probes) may then always run.
+            max_connections: s.int(S, "max_connections", 8, 2, 1000)?,
         })
     }
 }

@@ -236,6 +236,13 @@ fn is_noisy(target: &str) -> bool {
 
 /// Whether a record passes, `configured` being `Level::as_usize()`.
 fn passes(configured: usize, level: Level, target: &str) -> bool {
+    // tokio_postgres logs every statement and its parameters at DEBUG: an ALTER
+    // SYSTEM of a password or a conninfo would reach the log. Never below INFO.
+    if (target == "tokio_postgres" || target.starts_with("tokio_postgres::"))
+        && level.as_usize() > Level::Info.as_usize()
+    {
+        return false;
+    }
     let max = if is_noisy(target) && configured < Level::Debug.as_usize() {
         // Chatty dependencies only speak up for problems unless debugging.
         configured.min(Level::Warning.as_usize())
@@ -662,6 +669,8 @@ mod tests {
         assert!(passes(info, Level::Info, "h2o"));
         assert!(!passes(info, Level::Info, "h2"));
         assert!(!passes(info, Level::Info, "tokio_postgres::prepare"));
+        assert!(!passes(debug, Level::Debug, "tokio_postgres::simple_query"));
+        assert!(passes(debug, Level::Warning, "tokio_postgres::connection"));
         assert!(!passes(info, Level::Debug, "mio::poll"));
         assert!(passes(debug, Level::Debug, "mio::poll"));
         assert!(!passes(debug, Level::Trace, "mio::poll"));

@@ -22,7 +22,9 @@ pub fn session_settings(config: &Config) -> SessionSettings {
     let t = &config.temboard;
     SessionSettings {
         idle_timeout: Duration::from_secs(t.session_timeout),
+        lifetime: Duration::from_secs(t.session_lifetime),
         max_sessions: t.max_sessions,
+        max_user_sessions: t.max_user_sessions,
         free_failures: t.login_free_failures,
         lockout_failures: t.login_lockout_failures,
         lockout_window: Duration::from_secs(t.login_lockout_window),
@@ -40,10 +42,22 @@ fn pg_settings(config: &Config) -> PgSettings {
         statement_timeout_ms: pg.statement_timeout,
         lock_timeout_ms: pg.lock_timeout,
         connect_timeout: Duration::from_secs(pg.connect_timeout),
-        pool_size: 8,
+        max_connections: pg.max_connections,
         health_interval: Duration::from_secs(5),
         pg_ctl: config.administration.pg_ctl.clone(),
         control_timeout: Duration::from_secs(config.administration.control_timeout),
+    }
+}
+
+/// The TLS private key must not be readable by every user of the machine; the
+/// agent still starts (7.x did), but says how to fix it.
+fn warn_if_others_read(log: &slog::Logger, key_file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(key_file) {
+        if meta.permissions().mode() & 0o004 != 0 {
+            slog::warn!(log, "the TLS private key is readable by every user of the machine: chmod o-r it (e.g. chmod 600)";
+                "file" => %key_file.display(), "setting" => "[temboard] ssl_key_file");
+        }
     }
 }
 
@@ -85,6 +99,10 @@ async fn stop_on_signals(server: actix_web::dev::ServerHandle, log: slog::Logger
     }
 }
 
+/// The shortest agent key accepted: the key is a password that never changes hands
+/// interactively, so it can be long.
+const MIN_KEY_LENGTH: usize = 16;
+
 pub fn run(config_path: &Path) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|e| e.to_string())?;
     if config.temboard.key.as_deref() == Some(SAMPLE_KEY) {
@@ -92,6 +110,18 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             "{}: [temboard] key: the sample value {SAMPLE_KEY} must be changed",
             config.path.display()
         ));
+    }
+    // Checked here, not at loading, for the same reason as the sample key. The
+    // length only is named: the key never reaches a message.
+    if let Some(key) = &config.temboard.key {
+        let length = key.chars().count();
+        if length < MIN_KEY_LENGTH {
+            return Err(format!(
+                "{}: [temboard] key: {length} characters is too short, at least \
+                 {MIN_KEY_LENGTH} are needed (e.g. the output of openssl rand -hex 16)",
+                config.path.display()
+            ));
+        }
     }
     let log_handle = logging::init(&config.logging)?;
     let log = log_handle.logger();
@@ -113,6 +143,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         slog::warn!(log, "the TLS certificate is X.509 version 1, which browsers and rustls clients refuse; replace it with a v3 certificate";
             "file" => %config.temboard.ssl_cert_file.display());
     }
+    warn_if_others_read(&log, &config.temboard.ssl_key_file);
     let store = Store::init(&config.temboard.home).map_err(|e| e.to_string())?;
     if let Some(aside) = store.set_aside() {
         slog::warn!(log, "the durable store could not be read (corrupt or not a database): it was moved aside and a new one created; notifications and scheduled maintenance tasks in it are lost";

@@ -770,7 +770,7 @@ fn the_1_11_statement_reads_split_io_times_and_merges_nested_executions() {
              $$;"
         ),
     );
-    let sql = snapshot_sql(Naming::SharedBlk, None);
+    let sql = snapshot_sql(Naming::SharedBlk, "v111", None);
     let out = pg.psql(
         db,
         &format!(

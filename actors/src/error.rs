@@ -21,6 +21,13 @@ pub enum Error {
     Invalid(String),
     /// The request conflicts with work in progress (e.g. a control action running).
     Conflict(String),
+    /// Something the agent did not expect (e.g. a NULL in a column read from a
+    /// catalog): the text is the detail for the log; the client gets a generic
+    /// message.
+    Internal(String),
+    /// Every connection the agent may open is in use (`[postgresql]
+    /// max_connections`): the request may be tried again shortly.
+    Busy(String),
 }
 
 impl Error {
@@ -39,7 +46,11 @@ impl fmt::Display for Error {
             Error::Query { context, message } => write!(f, "{context}: {message}"),
             Error::Store(why) => write!(f, "durable store: {why}"),
             Error::Mailbox(why) => write!(f, "internal: {why}"),
-            Error::NotFound(what) | Error::Invalid(what) | Error::Conflict(what) => {
+            Error::Internal(why) => write!(f, "internal: {why}"),
+            Error::NotFound(what)
+            | Error::Invalid(what)
+            | Error::Conflict(what)
+            | Error::Busy(what) => {
                 write!(f, "{what}")
             }
         }

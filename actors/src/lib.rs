@@ -31,6 +31,7 @@ pub mod maintenance;
 pub mod monitoring;
 pub mod notification_log;
 pub mod pg_access;
+pub mod pg_row;
 pub mod pg_supervisor;
 pub mod pgconf;
 pub mod session_registry;

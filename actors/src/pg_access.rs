@@ -1,28 +1,39 @@
 //! How actors other than `PgSupervisor` reach PostgreSQL: the shared pool to the
 //! configured database, and dedicated connections to other databases of the same
-//! instance with the same options (application_name, statement and lock timeouts).
+//! instance with the same options (application_name, statement and lock timeouts,
+//! search_path); both hold one of the agent's connection slots and record their
+//! backends' pids (`own_backends`).
 //! It holds no state of its own: the pool is bb8's handle, cheap to clone.
 
 use std::sync::Arc;
 
-use tokio_postgres::NoTls;
-
 use crate::error::Error;
-use crate::pg_supervisor::{checkout, describe_pg_error, Connection, PgSettings, Pool};
+use crate::pg_supervisor::own_backends;
+use crate::pg_supervisor::{
+    checkout, connect_error, ConnectError, Connection, OwnBackends, PgSettings, Pool,
+};
 
 #[derive(Clone)]
 pub struct PgAccess {
     pool: Pool,
     settings: Arc<PgSettings>,
+    own: OwnBackends,
 }
 
 impl PgAccess {
     pub fn new(settings: PgSettings) -> PgAccess {
-        let pool = crate::pg_supervisor::build_pool(&settings);
+        let own = OwnBackends::new(settings.max_connections, settings.connect_timeout);
+        let pool = crate::pg_supervisor::build_pool(&settings, &own);
         PgAccess {
             pool,
             settings: Arc::new(settings),
+            own,
         }
+    }
+
+    /// The pids of the agent's own backends (pooled and dedicated connections).
+    pub fn own_backends(&self) -> &OwnBackends {
+        &self.own
     }
 
     pub fn pool(&self) -> &Pool {
@@ -45,18 +56,15 @@ impl PgAccess {
     pub async fn connect_to(&self, dbname: &str) -> Result<tokio_postgres::Client, Error> {
         let mut config = self.settings.client_config();
         config.dbname(dbname);
-        let (client, connection) =
-            config
-                .connect(NoTls)
-                .await
-                .map_err(|e| match e.as_db_error() {
-                    // The server answered: e.g. no such database, or not allowed in it.
-                    Some(db) => Error::query(format!("connect to database {dbname}"), db.message()),
-                    None => Error::PgUnreachable(describe_pg_error(&e)),
-                })?;
-        actix::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(client)
+        own_backends::connect(&config, &self.own)
+            .await
+            .map_err(|e| match e {
+                // The server answered: e.g. no such database, or not allowed in it.
+                ConnectError::Pg(e) if e.as_db_error().is_some() => Error::query(
+                    format!("connect to database {dbname}"),
+                    e.as_db_error().map(|db| db.message()).unwrap_or_default(),
+                ),
+                other => connect_error(other),
+            })
     }
 }

@@ -19,7 +19,13 @@ use crate::users::{self, Role, Users};
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
     pub idle_timeout: Duration,
+    /// How long a session lives after its login, however much it is used: a stolen
+    /// session id is not good forever.
+    pub lifetime: Duration,
     pub max_sessions: usize,
+    /// Live sessions of one user at most: that user's oldest is evicted beyond it,
+    /// never another user's (one account cannot log everybody else out).
+    pub max_user_sessions: usize,
     /// Failed logins per address and minute answered without delay.
     pub free_failures: u32,
     /// Failed logins per address within `lockout_window` that lock it out.
@@ -31,7 +37,9 @@ impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
             idle_timeout: Duration::from_secs(3600),
+            lifetime: Duration::from_secs(12 * 3600),
             max_sessions: 100,
+            max_user_sessions: 10,
             free_failures: 5,
             lockout_failures: 20,
             lockout_window: Duration::from_secs(600),
@@ -47,7 +55,15 @@ const MAX_TRACKED_ADDRESSES: usize = 100_000;
 
 struct Session {
     username: String,
+    created: Instant,
     last_used: Instant,
+}
+
+impl Session {
+    fn live(&self, settings: &SessionSettings) -> bool {
+        self.last_used.elapsed() < settings.idle_timeout
+            && self.created.elapsed() < settings.lifetime
+    }
 }
 
 pub struct SessionRegistry {
@@ -56,6 +72,11 @@ pub struct SessionRegistry {
     sessions: HashMap<String, Session>,
     failures: HashMap<IpAddr, VecDeque<Instant>>,
     in_flight: HashMap<IpAddr, u32>,
+    /// Password checks running now, all addresses together.
+    verifying: usize,
+    /// The bound of `verifying`: bcrypt is the agent's most expensive work, and
+    /// logins from many addresses must not take every CPU.
+    max_verifying: usize,
     notifications: Recipient<Notify>,
     log: slog::Logger,
 }
@@ -73,6 +94,8 @@ impl SessionRegistry {
             sessions: HashMap::new(),
             failures: HashMap::new(),
             in_flight: HashMap::new(),
+            verifying: 0,
+            max_verifying: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             notifications: notifications.recipient(),
             log,
         }
@@ -128,6 +151,22 @@ impl SessionRegistry {
     }
 
     fn create_session(&mut self, username: &str) -> String {
+        // The user's own sessions first: beyond the per-user cap, their oldest goes.
+        loop {
+            let mine = self.sessions.iter().filter(|(_, s)| s.username == username);
+            if mine.clone().count() < self.settings.max_user_sessions.max(1) {
+                break;
+            }
+            let Some(oldest) = mine
+                .min_by_key(|(_, s)| s.created)
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            self.sessions.remove(&oldest);
+            slog::info!(self.log, "per-user session cap reached: evicted the user's oldest session";
+                "user" => username);
+        }
         while self.sessions.len() >= self.settings.max_sessions.max(1) {
             let Some(oldest) = self
                 .sessions
@@ -147,6 +186,7 @@ impl SessionRegistry {
             id.clone(),
             Session {
                 username: username.to_string(),
+                created: Instant::now(),
                 last_used: Instant::now(),
             },
         );
@@ -154,8 +194,8 @@ impl SessionRegistry {
     }
 
     fn purge(&mut self) {
-        let idle = self.settings.idle_timeout;
-        self.sessions.retain(|_, s| s.last_used.elapsed() < idle);
+        let settings = &self.settings;
+        self.sessions.retain(|_, s| s.live(settings));
         let window = self.settings.lockout_window.max(FREE_WINDOW);
         self.failures.retain(|_, times| {
             times.retain(|t| t.elapsed() < window);
@@ -204,7 +244,26 @@ impl Actor for SessionRegistry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginError {
     InvalidCredentials,
-    LockedOut { retry_after: Duration },
+    LockedOut {
+        retry_after: Duration,
+    },
+    /// Too many password checks are running (all addresses together).
+    Busy,
+}
+
+/// What the brute-force guard counts by: the address, except that IPv6 clients are
+/// grouped by /64 (one host commonly owns a whole /64 and may pick any address in
+/// it), and an IPv4-mapped IPv6 address is its IPv4 address.
+pub fn guard_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
 }
 
 /// Check a user's password and open a session; answers the session id.
@@ -220,12 +279,19 @@ impl Handler<Login> for SessionRegistry {
     type Result = ResponseActFuture<Self, Result<String, LoginError>>;
 
     fn handle(&mut self, msg: Login, _: &mut Self::Context) -> Self::Result {
-        let client = msg.client;
+        let address = msg.client;
+        let client = guard_key(address);
         if let Some(retry_after) = self.locked_out(&client) {
             slog::warn!(self.log, "login refused: too many failed logins from this address";
-                "client" => %client, "user" => &msg.username);
+                "client" => %address, "user" => &msg.username);
             return Box::pin(fut::ready(Err(LoginError::LockedOut { retry_after })));
         }
+        if self.verifying >= self.max_verifying {
+            slog::warn!(self.log, "login refused: too many password checks running";
+                "client" => %address, "running" => self.verifying);
+            return Box::pin(fut::ready(Err(LoginError::Busy)));
+        }
+        self.verifying += 1;
         *self.in_flight.entry(client).or_default() += 1;
         let hash = self.users.get(&msg.username).cloned();
         let Login {
@@ -245,9 +311,10 @@ impl Handler<Login> for SessionRegistry {
         };
         Box::pin(check.into_actor(self).then(move |ok, act, _| {
             act.done_in_flight(&client);
+            act.verifying -= 1;
             if ok {
                 let id = act.create_session(&username);
-                slog::info!(act.log, "login"; "user" => &username, "client" => %client);
+                slog::info!(act.log, "login"; "user" => &username, "client" => %address);
                 let written = act.notify(&username, "Login".to_string());
                 Box::pin(async move {
                     written.await;
@@ -255,9 +322,9 @@ impl Handler<Login> for SessionRegistry {
                 }) as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>
             } else {
                 let delay = act.record_failure(client);
-                slog::warn!(act.log, "failed login"; "user" => &username, "client" => %client,
+                slog::warn!(act.log, "failed login"; "user" => &username, "client" => %address,
                     "answer_delay_ms" => delay.as_millis() as u64);
-                let written = act.notify(&username, format!("Failed login from {client}"));
+                let written = act.notify(&username, format!("Failed login from {address}"));
                 Box::pin(async move {
                     written.await;
                     tokio::time::sleep(delay).await;
@@ -266,6 +333,49 @@ impl Handler<Login> for SessionRegistry {
             }
             .into_actor(act)
         }))
+    }
+}
+
+/// A request presents the agent key: refused while its address is locked out by
+/// failed logins or wrong keys (they count together), whatever the key.
+#[derive(Message)]
+#[rtype(result = "Result<(), LoginError>")]
+pub struct KeyAttempt {
+    pub client: IpAddr,
+}
+
+impl Handler<KeyAttempt> for SessionRegistry {
+    type Result = Result<(), LoginError>;
+
+    fn handle(&mut self, msg: KeyAttempt, _: &mut Self::Context) -> Self::Result {
+        match self.locked_out(&guard_key(msg.client)) {
+            Some(retry_after) => {
+                slog::warn!(self.log, "key refused: too many failures from this address";
+                    "client" => %msg.client);
+                Err(LoginError::LockedOut { retry_after })
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// The agent key a request presented was wrong: counted against its address as a
+/// failed login; answers how long to hold the answer. No audit row: a key guesser
+/// must not be able to fill the notification log.
+#[derive(Message)]
+#[rtype(result = "Duration")]
+pub struct KeyFailed {
+    pub client: IpAddr,
+}
+
+impl Handler<KeyFailed> for SessionRegistry {
+    type Result = actix::MessageResult<KeyFailed>;
+
+    fn handle(&mut self, msg: KeyFailed, _: &mut Self::Context) -> Self::Result {
+        let delay = self.record_failure(guard_key(msg.client));
+        slog::warn!(self.log, "wrong agent key"; "client" => %msg.client,
+            "answer_delay_ms" => delay.as_millis() as u64);
+        actix::MessageResult(delay)
     }
 }
 
@@ -288,9 +398,8 @@ impl Handler<CheckSession> for SessionRegistry {
     type Result = Option<SessionUser>;
 
     fn handle(&mut self, msg: CheckSession, _: &mut Self::Context) -> Self::Result {
-        let idle = self.settings.idle_timeout;
         let session = self.sessions.get_mut(&msg.id)?;
-        if session.last_used.elapsed() >= idle {
+        if !session.live(&self.settings) {
             self.sessions.remove(&msg.id);
             return None;
         }
@@ -314,11 +423,10 @@ impl Handler<Logout> for SessionRegistry {
     type Result = ResponseFuture<Option<String>>;
 
     fn handle(&mut self, msg: Logout, _: &mut Self::Context) -> Self::Result {
-        let idle = self.settings.idle_timeout;
         let Some(session) = self.sessions.remove(&msg.id) else {
             return Box::pin(async { None });
         };
-        if session.last_used.elapsed() >= idle {
+        if !session.live(&self.settings) {
             return Box::pin(async { None });
         }
         slog::info!(self.log, "logout"; "user" => &session.username);
@@ -356,6 +464,16 @@ impl Handler<ReplaceUsers> for SessionRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_guard_groups_ipv6_by_64_and_maps_ipv4() {
+        let key = |s: &str| guard_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+    }
 
     #[test]
     fn session_ids_are_64_lowercase_hex_and_unique() {

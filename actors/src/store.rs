@@ -9,6 +9,7 @@
 //! created; the caller logs `set_aside()`. Tables of an older layout are migrated by
 //! their owners (see `maintenance/task_store.rs`).
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
@@ -27,22 +28,51 @@ pub struct Store {
 impl Store {
     /// Creates `home` if needed and applies the schema, so that a bad `home` stops
     /// the start-up with a clear message instead of failing at the first write.
+    ///
+    /// The store holds the audit trail and task history: `home` is created 0700 and
+    /// the SQLite file 0600 (its WAL and shared-memory files take the file's mode),
+    /// whatever the umask; an existing file is tightened to 0600.
     pub fn init(home: &Path) -> Result<Store, Error> {
-        std::fs::create_dir_all(home)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(home)
             .map_err(|e| Error::Store(format!("cannot create home {}: {e}", home.display())))?;
         let mut store = Store {
             path: home.join(FILE_NAME),
             set_aside: None,
         };
+        store
+            .private_files()
+            .map_err(|e| Error::Store(format!("{}: {e}", store.path.display())))?;
         match store.apply_schema() {
             Err(e) if is_unreadable(&e) => {
                 store.set_aside = Some(store.move_aside()?);
+                store
+                    .private_files()
+                    .map_err(|e| Error::Store(format!("{}: {e}", store.path.display())))?;
                 store.apply_schema()
             }
             other => other,
         }
         .map_err(|e| Error::Store(format!("{}: {e}", store.path.display())))?;
         Ok(store)
+    }
+
+    /// Creates the file 0600 if it is missing, and tightens it and its companions.
+    fn private_files(&self) -> std::io::Result<()> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", self.path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        Ok(())
     }
 
     /// Where an unreadable store file was moved at start-up, if it was.

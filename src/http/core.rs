@@ -72,16 +72,11 @@ async fn login(
             StatusCode::NOT_FOUND,
             "Invalid username/password.",
         )),
-        Err(LoginError::LockedOut { retry_after }) => {
-            let seconds = retry_after.as_secs().max(1);
-            Ok(HttpResponse::TooManyRequests()
-                .insert_header(("Retry-After", seconds.to_string()))
-                .json(json!({
-                    "error": format!(
-                        "Too many failed logins from this address; try again in {seconds} seconds."
-                    )
-                })))
-        }
+        Err(LoginError::LockedOut { retry_after }) => Err(ApiError::too_many_failures(retry_after)),
+        Err(LoginError::Busy) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many logins are being checked at once; try again shortly.",
+        )),
     }
 }
 
@@ -125,7 +120,7 @@ fn opt_in(req: &HttpRequest, name: &str) -> Result<bool, ApiError> {
 
 async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     // The key is optional here, but a wrong one is refused.
-    extract::check_key(&req, state.key.as_deref())?;
+    extract::check_key(&req, &state).await?;
     let instance = match state.actors.pg.send(DiscoverInstance).await? {
         Ok(facts) => Some(facts),
         Err(err) => {

@@ -10,6 +10,8 @@ use serde_json::json;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -17,6 +19,21 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 for an address locked out by failed logins or wrong agent keys.
+    pub fn too_many_failures(retry_after: std::time::Duration) -> ApiError {
+        let seconds = retry_after.as_secs().max(1);
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed logins from this address; try again in {seconds} seconds."
+                ),
+            )
         }
     }
 
@@ -68,16 +85,29 @@ impl ResponseError for ApiError {
         if self.status.is_server_error() {
             log::error!("{}", self.message);
         }
-        HttpResponse::build(self.status).json(json!({ "error": self.message }))
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(json!({ "error": self.message }))
     }
 }
 
+/// What the client is told of a failure of the agent itself; the detail goes to the
+/// log only (it may name internals a client has no use for).
+pub const INTERNAL_MESSAGE: &str = "Internal error of the agent; its log has the detail.";
+
 impl From<actors::Error> for ApiError {
     fn from(err: actors::Error) -> ApiError {
+        if let actors::Error::Internal(_) | actors::Error::Mailbox(_) = &err {
+            log::error!("{err}");
+            return ApiError::internal(INTERNAL_MESSAGE);
+        }
         let status = match &err {
             actors::Error::NotFound(_) => StatusCode::NOT_FOUND,
             actors::Error::Invalid(_) => StatusCode::NOT_ACCEPTABLE,
             actors::Error::Conflict(_) => StatusCode::CONFLICT,
+            actors::Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             // The agent's or PostgreSQL's trouble, not the client's.
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -18,7 +18,7 @@ use super::error::ApiError;
 use super::AppState;
 use actix_web::http::Method;
 use actors::notification_log::Notify;
-use actors::session_registry::CheckSession;
+use actors::session_registry::{CheckSession, KeyAttempt, KeyFailed, LoginError};
 use actors::users::Role;
 
 pub const SESSION_HEADER: &str = "X-Session";
@@ -91,8 +91,35 @@ fn presented_keys(req: &HttpRequest) -> Vec<String> {
     keys
 }
 
-/// Checks the key(s) a request presents: Ok(false) when it presents none.
-pub fn check_key(req: &HttpRequest, configured: Option<&str>) -> Result<bool, ApiError> {
+/// Checks the key(s) a request presents: Ok(false) when it presents none. Wrong keys
+/// count against the client's address as failed logins do (held answers, then 429
+/// until the window passes, whatever the key), so the key cannot be guessed faster
+/// than a password.
+pub async fn check_key(req: &HttpRequest, state: &AppState) -> Result<bool, ApiError> {
+    if presented_keys(req).is_empty() {
+        return Ok(false);
+    }
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .ok_or_else(|| ApiError::internal("client address unknown"))?;
+    let sessions = &state.actors.sessions;
+    if let Err(LoginError::LockedOut { retry_after }) = sessions.send(KeyAttempt { client }).await?
+    {
+        return Err(ApiError::too_many_failures(retry_after));
+    }
+    match compare_keys(req, state.key.as_deref()) {
+        Ok(found) => Ok(found),
+        Err(wrong) => {
+            let delay = sessions.send(KeyFailed { client }).await?;
+            // Held without holding a worker: the sleep is a timer.
+            tokio::time::sleep(delay).await;
+            Err(wrong)
+        }
+    }
+}
+
+fn compare_keys(req: &HttpRequest, configured: Option<&str>) -> Result<bool, ApiError> {
     let presented = presented_keys(req);
     if presented.is_empty() {
         return Ok(false);
@@ -165,7 +192,7 @@ impl FromRequest for SessionOrKey {
         let req = req.clone();
         Box::pin(async move {
             let state = state(&req)?;
-            if check_key(&req, state.key.as_deref())? {
+            if check_key(&req, &state).await? {
                 req.extensions_mut().insert(AccessChecked);
                 return Ok(SessionOrKey::Key);
             }

@@ -3,7 +3,7 @@
 -- for, held by one of the pids that pg_blocking_pids() names for that waiter (so
 -- that a holder of a compatible lock is not listed). Relation naming, backends and
 -- filters as in waiting.sql: $1 min_duration or NULL, $2 database or NULL, $3 user
--- or NULL, $4 limit.
+-- or NULL, $4 limit, $5 the agent's own backends' pids.
 WITH waiting AS (
     SELECT w.locktype, w.database, w.relation, w.page, w.tuple, w.virtualxid,
            w.transactionid, w.classid, w.objid, w.objsubid,
@@ -45,7 +45,7 @@ FROM (
     LEFT JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     WHERE l.granted
       AND a.backend_type = 'client backend'
-      AND a.application_name IS DISTINCT FROM 'temboard-agent'
+      AND a.pid <> ALL ($5::int4[])
       AND a.pid <> pg_catalog.pg_backend_pid()
 ) AS b
 WHERE ($1::float8 IS NULL OR b.duration >= $1)

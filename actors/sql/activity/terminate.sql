@@ -1,5 +1,5 @@
 -- Terminates backend $1 (int4) if, and only if, it is a client backend of this
--- instance other than the agent's own connections: the check and the signal are one
+-- instance other than the agent's own connections (pids $2, int4[]): the check and the signal are one
 -- statement, so that no other process (postmaster, background worker, a pid of
 -- another program) is ever signalled. false when nothing was signalled.
 SELECT COALESCE((
@@ -7,5 +7,5 @@ SELECT COALESCE((
     FROM pg_catalog.pg_stat_activity AS a
     WHERE a.pid = $1::int4
       AND a.backend_type = 'client backend'
-      AND a.application_name IS DISTINCT FROM 'temboard-agent'
+      AND a.pid <> ALL ($2::int4[])
 ), false) AS signalled

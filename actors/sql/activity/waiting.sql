@@ -3,7 +3,7 @@
 -- database this query runs in (or is a shared catalog); otherwise its database and
 -- oid are answered for the agent to name it there. Same backends and filters as
 -- activity.sql: $1 min_duration or NULL, $2 database or NULL, $3 user or NULL,
--- $4 limit.
+-- $4 limit, $5 the agent's own backends' pids (int4[]), never listed.
 SELECT b.pid, b.database, b."user", b.duration, b.state, b.query,
        b.locktype, b.mode, b.relation_oid, b.relation_database, b.relation_name
 FROM (
@@ -30,7 +30,7 @@ FROM (
     LEFT JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     WHERE NOT l.granted
       AND a.backend_type = 'client backend'
-      AND a.application_name IS DISTINCT FROM 'temboard-agent'
+      AND a.pid <> ALL ($5::int4[])
       AND a.pid <> pg_catalog.pg_backend_pid()
 ) AS b
 WHERE ($1::float8 IS NULL OR b.duration >= $1)

@@ -11,10 +11,15 @@ last_in_files AS (
     FROM file
     ORDER BY name, seqno DESC
 )
+-- search_path is the one setting the agent's own connections override (pg_catalog,
+-- pg_temp: no object another role creates is found unqualified): the instance's
+-- value is shown instead, as the files set it, else the built-in default.
 SELECT s.category,
        s.name,
-       s.setting,
-       current_setting(s.name) AS shown,
+       CASE WHEN s.name = 'search_path' AND s.source = 'client'
+            THEN COALESCE(l.setting, s.boot_val) ELSE s.setting END AS setting,
+       CASE WHEN s.name = 'search_path' AND s.source = 'client'
+            THEN COALESCE(l.setting, s.boot_val) ELSE current_setting(s.name) END AS shown,
        s.unit,
        s.vartype,
        s.min_val,
@@ -23,7 +28,8 @@ SELECT s.category,
        s.context,
        concat_ws(' ', s.short_desc, s.extra_desc) AS description,
        s.boot_val,
-       s.reset_val,
+       CASE WHEN s.name = 'search_path' AND s.source = 'client'
+            THEN COALESCE(l.setting, s.boot_val) ELSE s.reset_val END AS reset_val,
        s.pending_restart,
        CASE
            WHEN s.pending_restart THEN l.setting

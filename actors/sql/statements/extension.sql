@@ -1,12 +1,8 @@
 -- The installed version of pg_stat_statements in the current database (no row when
--- it is not installed), and the search path set to find its function: pg_catalog
--- first so that nothing in the extension's schema shadows the catalog.
-SELECT e.extversion,
-       pg_catalog.set_config(
-           'search_path',
-           'pg_catalog, ' || pg_catalog.quote_ident(n.nspname),
-           false
-       ) AS search_path
+-- it is not installed), and the schema it is installed in, quoted as an identifier:
+-- the snapshot names the function with it, since the connection's search path is
+-- pg_catalog only (a schema such as public may hold other roles' objects).
+SELECT e.extversion, pg_catalog.quote_ident(n.nspname) AS schema
 FROM pg_catalog.pg_extension AS e
 JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace
 WHERE e.extname = 'pg_stat_statements'

@@ -8,4 +8,4 @@ SELECT userid, dbid, queryid, left(query, $2::int4) AS query,
        blk_read_time, blk_write_time,
        0::float8 AS shared_blk_read_time, 0::float8 AS shared_blk_write_time,
        0::float8 AS local_blk_read_time, 0::float8 AS local_blk_write_time
-FROM pg_stat_statements($1::boolean)
+FROM /*schema*/.pg_stat_statements($1::boolean)

@@ -13,4 +13,4 @@ SELECT userid, dbid, queryid, left(query, $2::int4) AS query,
        shared_blk_write_time + local_blk_write_time AS blk_write_time,
        shared_blk_read_time, shared_blk_write_time,
        local_blk_read_time, local_blk_write_time
-FROM pg_stat_statements($1::boolean)
+FROM /*schema*/.pg_stat_statements($1::boolean)

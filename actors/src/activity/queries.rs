@@ -121,6 +121,8 @@ fn backend(row: &Row) -> Result<Backend, tokio_postgres::Error> {
 pub async fn list(pg: &PgAccess, kind: Kind, filters: &Filters) -> Result<Vec<BackendRow>, Error> {
     let conn = pg.conn().await?;
     let limit = i64::from(filters.limit);
+    // Read after the checkout: the connection just opened for it is in.
+    let own = pg.own_backends().pids();
     let rows = conn
         .query(
             kind.sql(),
@@ -129,6 +131,7 @@ pub async fn list(pg: &PgAccess, kind: Kind, filters: &Filters) -> Result<Vec<Ba
                 &filters.dbname,
                 &filters.user,
                 &limit,
+                &own,
             ],
         )
         .await
@@ -263,9 +266,10 @@ pub async fn signal(
         .prepare(signal.sql())
         .await
         .map_err(|e| Error::query(context, e))?;
+    let own = pg.own_backends().pids();
     let mut out = Vec::with_capacity(pids.len());
     for &pid in pids {
-        let done = match conn.query_one(&statement, &[&pid]).await {
+        let done = match conn.query_one(&statement, &[&pid, &own]).await {
             Ok(row) => row.try_get::<_, bool>(0).unwrap_or(false),
             Err(err) => {
                 slog::warn!(log, "backend not signalled"; "pid" => pid,

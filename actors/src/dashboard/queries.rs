@@ -9,6 +9,7 @@ use tokio_postgres::{Client, Row};
 use super::sample::{epoch_now, Counter, Databases, Instance, PgPart};
 use crate::error::Error;
 use crate::pg_access::PgAccess;
+use crate::pg_row::Column;
 use crate::pg_supervisor::describe_pg_error;
 
 async fn one(client: &Client, what: &str, sql: &str) -> Result<Row, Error> {
@@ -27,7 +28,7 @@ pub async fn buffers(client: &Client) -> Result<Counter, Error> {
     )
     .await?;
     Ok(Counter {
-        nb: row.get("buffers_alloc"),
+        nb: row.col("buffers_alloc")?,
         time,
     })
 }
@@ -39,7 +40,7 @@ pub async fn hitratio(client: &Client) -> Result<Option<f64>, Error> {
         include_str!("../../sql/dashboard/hitratio.sql"),
     )
     .await?;
-    Ok(row.get("hitratio"))
+    row.col("hitratio")
 }
 
 pub async fn active_backends(client: &Client) -> Result<Counter, Error> {
@@ -51,7 +52,7 @@ pub async fn active_backends(client: &Client) -> Result<Counter, Error> {
     )
     .await?;
     Ok(Counter {
-        nb: row.get("nb"),
+        nb: row.col("nb")?,
         time,
     })
 }
@@ -65,11 +66,11 @@ pub async fn databases(client: &Client) -> Result<Databases, Error> {
     )
     .await?;
     Ok(Databases {
-        databases: row.get("databases"),
-        total_size: row.get("total_size"),
-        time: row.get("time"),
-        total_commit: row.get("total_commit"),
-        total_rollback: row.get("total_rollback"),
+        databases: row.col("databases")?,
+        total_size: row.col("total_size")?,
+        time: row.col("time")?,
+        total_commit: row.col("total_commit")?,
+        total_rollback: row.col("total_rollback")?,
         timestamp,
     })
 }
@@ -82,11 +83,11 @@ pub async fn instance(client: &Client) -> Result<Instance, Error> {
     )
     .await?;
     Ok(Instance {
-        pg_version: row.get("pg_version"),
-        max_connections: row.get("max_connections"),
-        pg_data: row.get("pg_data"),
-        pg_port: row.get("pg_port"),
-        pg_uptime: row.get("pg_uptime"),
+        pg_version: row.col("pg_version")?,
+        max_connections: row.col("max_connections")?,
+        pg_data: row.col("pg_data")?,
+        pg_port: row.col("pg_port")?,
+        pg_uptime: row.col("pg_uptime")?,
     })
 }
 

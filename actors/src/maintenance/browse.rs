@@ -16,6 +16,7 @@ use tokio_postgres::Client;
 use super::pretty::{size_pretty, size_pretty_f};
 use crate::error::Error;
 use crate::pg_access::PgAccess;
+use crate::pg_row::Column;
 use crate::pg_supervisor::describe_pg_error;
 
 /// The most rows a list answers when no `limit` is given (and the largest `limit`).
@@ -286,20 +287,21 @@ async fn table_sizes(
         )
         .await
         .map_err(query_error("size tables", db))?;
-    Ok(rows
-        .iter()
-        .map(|r| TableSize {
-            oid: r.get("oid"),
-            schema: r.get("schema"),
-            name: r.get("name"),
-            row_estimate: r.get("row_estimate"),
-            total_bytes: r.get("total_bytes"),
-            index_bytes: r.get("index_bytes"),
-            toast_bytes: r.get("toast_bytes"),
-            n_indexes: r.get("n_indexes"),
-            fillfactor: r.get("fillfactor"),
+    rows.iter()
+        .map(|r| {
+            Ok(TableSize {
+                oid: r.col("oid")?,
+                schema: r.col("schema")?,
+                name: r.col("name")?,
+                row_estimate: r.col("row_estimate")?,
+                total_bytes: r.col("total_bytes")?,
+                index_bytes: r.col("index_bytes")?,
+                toast_bytes: r.col("toast_bytes")?,
+                n_indexes: r.col("n_indexes")?,
+                fillfactor: r.col("fillfactor")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Bloat estimates of the tables and their btree indexes. An estimate flagged as
@@ -320,24 +322,24 @@ async fn bloat(client: &Client, db: &str, oids: &[i64]) -> Result<Bloat, Error> 
         )
         .await
         .map_err(query_error("estimate index bloat", db))?;
-    let estimate = |r: &tokio_postgres::Row| {
-        let is_na: Option<bool> = r.get("is_na");
-        let bytes: Option<f64> = r.get("bloat_bytes");
-        match is_na {
+    let estimate = |r: &tokio_postgres::Row| -> Result<f64, Error> {
+        let is_na: Option<bool> = r.col("is_na")?;
+        let bytes: Option<f64> = r.col("bloat_bytes")?;
+        Ok(match is_na {
             Some(false) => bytes.unwrap_or(0.0).max(0.0),
             _ => 0.0,
-        }
+        })
     };
     let mut bloat = Bloat::default();
     for r in &tables {
-        bloat.tables.insert(r.get("oid"), estimate(r));
+        bloat.tables.insert(r.col("oid")?, estimate(r)?);
     }
     for r in &indexes {
-        let value = estimate(r);
-        bloat.indexes.insert(r.get("oid"), value);
+        let value = estimate(r)?;
+        bloat.indexes.insert(r.col("oid")?, value);
         *bloat
             .indexes_by_table
-            .entry(r.get("table_oid"))
+            .entry(r.col("table_oid")?)
             .or_insert(0.0) += value;
     }
     Ok(bloat)
@@ -354,31 +356,30 @@ async fn index_rows(
         .query(include_str!("../../sql/maintenance/indexes.sql"), &[&oids])
         .await
         .map_err(query_error("list indexes", db))?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            let name: String = r.get("name");
-            let total_bytes: i64 = r.get("total_bytes");
-            let bloat_bytes = bloat.index(r.get("oid"));
-            IndexRow {
+            let name: String = r.col("name")?;
+            let total_bytes: i64 = r.col("total_bytes")?;
+            let bloat_bytes = bloat.index(r.col("oid")?);
+            Ok(IndexRow {
                 bloat_bytes,
                 bloat_size: size_pretty_f(bloat_bytes),
-                def: r.get("def"),
-                idx_tup_fetch: r.get("idx_tup_fetch"),
-                idx_tup_read: r.get("idx_tup_read"),
+                def: r.col("def")?,
+                idx_tup_fetch: r.col("idx_tup_fetch")?,
+                idx_tup_read: r.col("idx_tup_read")?,
                 indexrelname: name.clone(),
-                indisunique: r.get("indisunique"),
+                indisunique: r.col("indisunique")?,
                 name,
-                number_of_columns: r.get("number_of_columns"),
-                scans: r.get("scans"),
-                tablename: r.get("tablename"),
-                tablespace: r.get("tablespace"),
+                number_of_columns: r.col("number_of_columns")?,
+                scans: r.col("scans")?,
+                tablename: r.col("tablename")?,
+                tablespace: r.col("tablespace")?,
                 total_bytes,
                 total_size: size_pretty(total_bytes),
-                kind: r.get("type"),
-            }
+                kind: r.col("type")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn table_row(t: &TableSize, bloat: &Bloat) -> TableRow {
@@ -442,7 +443,7 @@ async fn database_size(client: &Client, db: &str) -> Result<i64, Error> {
         .query_one(include_str!("../../sql/maintenance/database_size.sql"), &[])
         .await
         .map_err(query_error("size the database", db))?;
-    Ok(row.get("total_bytes"))
+    row.col("total_bytes")
 }
 
 // ---------------------------------------------------------------- the pages
@@ -456,8 +457,8 @@ pub async fn instance(pg: &PgAccess, log: &slog::Logger) -> Result<InstanceRepor
             .await
             .map_err(|e| Error::query("list databases", describe_pg_error(&e)))?
             .iter()
-            .map(|r| (r.get("datname"), r.get("total_bytes")))
-            .collect()
+            .map(|r| Ok((r.col("datname")?, r.col("total_bytes")?)))
+            .collect::<Result<_, Error>>()?
     };
     let mut rows = Vec::with_capacity(databases.len());
     for (datname, total_bytes) in databases {
@@ -515,8 +516,8 @@ pub async fn database(pg: &PgAccess, db: &str) -> Result<DatabaseReport, Error> 
         .await
         .map_err(query_error("list schemas", db))?
         .iter()
-        .map(|r| r.get("name"))
-        .collect();
+        .map(|r| r.col("name"))
+        .collect::<Result<_, Error>>()?;
     let (tables, bloat) = all_tables(&client, db).await?;
     let mut by_schema: HashMap<&str, Totals> = HashMap::new();
     for t in &tables {
@@ -581,7 +582,7 @@ pub async fn schema(
             )
             .await
             .map_err(query_error("size the schema", db))?
-            .get("total_bytes")
+            .col("total_bytes")?
     };
     Ok(SchemaReport {
         indexes,
@@ -621,43 +622,43 @@ pub async fn table(
         .ok_or_else(|| Error::NotFound(format!("Table '{table}' was dropped meanwhile.")))?;
     let row = table_row(&t, &bloat);
     Ok(TableReport {
-        analyze_count: s.get("analyze_count"),
-        autoanalyze_count: s.get("autoanalyze_count"),
-        autovacuum_count: s.get("autovacuum_count"),
+        analyze_count: s.col("analyze_count")?,
+        autoanalyze_count: s.col("autoanalyze_count")?,
+        autovacuum_count: s.col("autovacuum_count")?,
         bloat_bytes: row.bloat_bytes,
         bloat_size: row.bloat_size,
         fillfactor: t.fillfactor,
-        idx_scan: s.get("idx_scan"),
-        idx_tup_fetch: s.get("idx_tup_fetch"),
+        idx_scan: s.col("idx_scan")?,
+        idx_tup_fetch: s.col("idx_tup_fetch")?,
         index_bloat_bytes: row.index_bloat_bytes,
         index_bloat_size: row.index_bloat_size,
         index_bytes: row.index_bytes,
         index_size: row.index_size,
         indexes,
-        last_analyze: s.get("last_analyze"),
-        last_autoanalyze: s.get("last_autoanalyze"),
-        last_autovacuum: s.get("last_autovacuum"),
-        last_vacuum: s.get("last_vacuum"),
-        n_dead_tup: s.get("n_dead_tup"),
-        n_live_tup: s.get("n_live_tup"),
-        n_mod_since_analyze: s.get("n_mod_since_analyze"),
-        n_tup_del: s.get("n_tup_del"),
-        n_tup_hot_upd: s.get("n_tup_hot_upd"),
-        n_tup_ins: s.get("n_tup_ins"),
-        n_tup_upd: s.get("n_tup_upd"),
+        last_analyze: s.col("last_analyze")?,
+        last_autoanalyze: s.col("last_autoanalyze")?,
+        last_autovacuum: s.col("last_autovacuum")?,
+        last_vacuum: s.col("last_vacuum")?,
+        n_dead_tup: s.col("n_dead_tup")?,
+        n_live_tup: s.col("n_live_tup")?,
+        n_mod_since_analyze: s.col("n_mod_since_analyze")?,
+        n_tup_del: s.col("n_tup_del")?,
+        n_tup_hot_upd: s.col("n_tup_hot_upd")?,
+        n_tup_ins: s.col("n_tup_ins")?,
+        n_tup_upd: s.col("n_tup_upd")?,
         name: t.name.clone(),
-        relid: s.get("relid"),
-        relname: s.get("relname"),
+        relid: s.col("relid")?,
+        relname: s.col("relname")?,
         row_estimate: t.row_estimate,
-        schemaname: s.get("schemaname"),
-        seq_scan: s.get("seq_scan"),
-        seq_tup_read: s.get("seq_tup_read"),
+        schemaname: s.col("schemaname")?,
+        seq_scan: s.col("seq_scan")?,
+        seq_tup_read: s.col("seq_tup_read")?,
         table_bytes: row.table_bytes,
         table_size: row.table_size,
         toast_bytes: row.toast_bytes,
         toast_size: row.toast_size,
         total_bytes: row.total_bytes,
         total_size: row.total_size,
-        vacuum_count: s.get("vacuum_count"),
+        vacuum_count: s.col("vacuum_count")?,
     })
 }

@@ -31,6 +31,7 @@ use super::task_store::{LoadTasks, PurgeTasks, SaveTask, TaskStore};
 use crate::error::Error;
 use crate::notification_log::{NotificationLog, Notify};
 use crate::pg_access::PgAccess;
+use crate::pg_row::Column;
 use crate::pg_supervisor::describe_pg_error;
 
 const TICK: Duration = Duration::from_secs(1);
@@ -402,7 +403,7 @@ async fn resolve(pg: &PgAccess, db: &str, object: &Object) -> Result<Target, Err
             Ok(Target::Index {
                 schema: schema.clone(),
                 index: index.clone(),
-                table: row.get("tablename"),
+                table: row.col("tablename")?,
             })
         }
     }

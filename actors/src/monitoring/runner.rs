@@ -19,6 +19,7 @@ use super::registry::{Level, Probe};
 use super::row::{from_pg, Row};
 use crate::error::Error;
 use crate::pg_access::PgAccess;
+use crate::pg_row::Column;
 use crate::pg_supervisor::describe_pg_error;
 
 /// `[monitoring] dbnames`: which databases the per-database rows cover.
@@ -257,9 +258,12 @@ impl Runner {
             )
             .await
             .map_err(|e| Error::query("monitoring: list databases", describe_pg_error(&e)))?;
-        Ok(rows
+        let names = rows
             .iter()
-            .map(|r| r.get::<_, String>(0))
+            .map(|r| r.col::<_, String>(0))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(names
+            .into_iter()
             .filter(|db| self.dbnames.selects(db))
             .collect())
     }
@@ -273,7 +277,7 @@ pub async fn server_version(conn: &Client) -> Result<u32, Error> {
         )
         .await
         .map_err(|e| Error::query("monitoring: read server_version_num", describe_pg_error(&e)))?;
-    Ok(row.get::<_, i32>(0).max(0) as u32)
+    Ok(row.col::<_, i32>(0)?.max(0) as u32)
 }
 
 async fn query(conn: &Client, probe: &Probe, sql: &str) -> Outcome {

@@ -1,7 +1,8 @@
 //! PgSupervisor: owns the connection pool to the PostgreSQL instance, the instance's
 //! state (up, down, starting, stopping, and since when) and the control actions
 //! (start, stop, restart, reload; one at a time). Every connection carries
-//! `application_name = 'temboard-agent'`, a statement timeout and a lock timeout.
+//! `application_name = 'temboard-agent'`, a statement timeout, a lock timeout and
+//! `search_path = pg_catalog, pg_temp` (nothing a user creates is found unqualified).
 //! When the instance is down, a request fails at once with the reason (no retry
 //! loop, no hang), and the pool recovers by itself when the instance comes back
 //! (after a restart too): connections the server closed are dropped when found,
@@ -15,21 +16,27 @@
 
 mod command;
 pub mod control;
+pub mod own_backends;
 mod readiness;
 
 pub use control::{Action, Control};
 
 use std::time::Duration;
 
-use actix::prelude::*;
-use bb8_postgres::PostgresConnectionManager;
-use chrono::{DateTime, Local};
-use tokio_postgres::NoTls;
-
 use crate::error::Error;
 use crate::notification_log::Notify;
+use crate::pg_row::Column;
+use actix::prelude::*;
+use chrono::{DateTime, Local};
 
-pub type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
+pub use own_backends::{ConnectError, OwnBackends};
+
+/// bb8's pool, with the size it was built with (bb8 does not tell it).
+#[derive(Clone)]
+pub struct Pool {
+    inner: bb8::Pool<own_backends::Manager>,
+    max: u32,
+}
 
 /// How to reach the instance.
 #[derive(Debug, Clone)]
@@ -43,7 +50,10 @@ pub struct PgSettings {
     pub statement_timeout_ms: u64,
     pub lock_timeout_ms: u64,
     pub connect_timeout: Duration,
-    pub pool_size: u32,
+    /// `[postgresql] max_connections`: the agent's connections at most, pooled and
+    /// dedicated together; the pool keeps half of them at most, so that dedicated
+    /// connections (other databases) always find room.
+    pub max_connections: u32,
     pub health_interval: Duration,
     /// `[administration] pg_ctl`: the control command template (`%s` = action).
     pub pg_ctl: Option<String>,
@@ -61,8 +71,12 @@ impl PgSettings {
             .dbname(&self.dbname)
             .application_name("temboard-agent")
             .connect_timeout(self.connect_timeout)
+            // search_path pinned to the catalog (pg_temp last, so that a temporary
+            // object never shadows it): the agent runs as a superuser in databases
+            // where other roles may create operators and functions in public, and an
+            // unqualified operator on mixed types would pick theirs (CVE-2018-1058).
             .options(format!(
-                "-c statement_timeout={} -c lock_timeout={}",
+                "-c statement_timeout={} -c lock_timeout={} -c search_path=pg_catalog,pg_temp",
                 self.statement_timeout_ms, self.lock_timeout_ms
             ));
         if let Some(password) = &self.password {
@@ -227,37 +241,49 @@ impl PgSupervisor {
 }
 
 /// The pool every actor shares (through `PgAccess`): connections are made on demand
-/// and dropped after five idle minutes.
-pub fn build_pool(settings: &PgSettings) -> Pool {
-    let manager = PostgresConnectionManager::new(settings.client_config(), NoTls);
-    bb8::Pool::builder()
-        .max_size(settings.pool_size.max(1))
+/// and dropped after five idle minutes. Their backends' pids are recorded in `own`.
+pub fn build_pool(settings: &PgSettings, own: &OwnBackends) -> Pool {
+    let manager = own_backends::Manager {
+        config: settings.client_config(),
+        own: own.clone(),
+    };
+    let max = pool_size(settings);
+    let inner = bb8::Pool::builder()
+        .max_size(max)
         .min_idle(None)
         .connection_timeout(settings.connect_timeout)
         .idle_timeout(Some(Duration::from_secs(300)))
         .retry_connection(false)
         // `checkout` drops connections that died with a restart.
         .test_on_check_out(false)
-        .build_unchecked(manager)
+        .build_unchecked(manager);
+    Pool { inner, max }
 }
 
-pub type Connection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<NoTls>>;
+/// Connections the pool keeps at most: half the agent's.
+pub fn pool_size(settings: &PgSettings) -> u32 {
+    (settings.max_connections / 2).max(1)
+}
+
+pub type Connection<'a> = bb8::PooledConnection<'a, own_backends::Manager>;
 
 /// A live connection from the pool. bb8 alone would wait for its whole timeout when the
 /// instance is down and then report a bare "timed out"; connecting ourselves when no
 /// connection is idle fails at once with the real reason (no such socket, refused,
 /// authentication failed). A connection whose server went away (restart) is dropped
 /// instead of being handed out.
+///
+/// With the pool full and every connection in use, it waits for one to come back
+/// (`connect_timeout` at most, then `Busy`): a connection made then would not fit in
+/// the pool and would only take one of the agent's slots for nothing.
 pub async fn checkout(pool: &Pool) -> Result<Connection<'_>, Error> {
+    let (max, pool) = (pool.max, &pool.inner);
     // Each closed connection found is dropped, so this many tries always suffice.
     let attempts = pool.state().connections + 1;
     for _ in 0..attempts {
         let state = pool.state();
-        if state.idle_connections == 0 {
-            let fresh = pool
-                .dedicated_connection()
-                .await
-                .map_err(|e| Error::PgUnreachable(describe_pg_error(&e)))?;
+        if state.idle_connections == 0 && state.connections < max {
+            let fresh = pool.dedicated_connection().await.map_err(connect_error)?;
             // A full pool refuses it: another request just returned one.
             let _ = pool.add(fresh);
         }
@@ -272,13 +298,28 @@ pub async fn checkout(pool: &Pool) -> Result<Connection<'_>, Error> {
     ))
 }
 
-fn unreachable(err: bb8::RunError<tokio_postgres::Error>) -> Error {
+fn unreachable(err: bb8::RunError<ConnectError>) -> Error {
     match err {
-        bb8::RunError::User(e) => Error::PgUnreachable(describe_pg_error(&e)),
-        bb8::RunError::TimedOut => {
-            Error::PgUnreachable("timed out waiting for a connection".to_string())
-        }
+        bb8::RunError::User(e) => connect_error(e),
+        // Every pooled connection stayed in use while the pool was full.
+        bb8::RunError::TimedOut => busy(None),
     }
+}
+
+/// A connection that could not be had: PostgreSQL's reason, or the cap reached.
+pub(crate) fn connect_error(err: ConnectError) -> Error {
+    match err {
+        ConnectError::Pg(e) => Error::PgUnreachable(describe_pg_error(&e)),
+        ConnectError::Busy { max } => busy(Some(max)),
+    }
+}
+
+fn busy(max: Option<u32>) -> Error {
+    let count = max.map(|m| format!("{m} ")).unwrap_or_default();
+    Error::Busy(format!(
+        "All {count}PostgreSQL connections of the agent are in use ([postgresql] \
+         max_connections); try again shortly."
+    ))
 }
 
 /// tokio-postgres puts the useful part (the OS error, the server message) in the source.
@@ -330,11 +371,11 @@ impl Handler<DiscoverInstance> for PgSupervisor {
                 .await
                 .map_err(|e| Error::query("discover", describe_pg_error(&e)))?;
             Ok(InstanceFacts {
-                version: row.get("version"),
-                server_version: row.get("server_version"),
-                server_version_num: row.get("server_version_num"),
-                data_directory: row.get("data_directory"),
-                port: row.get("port"),
+                version: row.col("version")?,
+                server_version: row.col("server_version")?,
+                server_version_num: row.col("server_version_num")?,
+                data_directory: row.col("data_directory")?,
+                port: row.col("port")?,
             })
         };
         Box::pin(query.into_actor(self).map(move |result, act, _| {
@@ -376,7 +417,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_connection_carries_name_and_timeouts() {
+    fn every_connection_carries_name_timeouts_and_search_path() {
         let settings = PgSettings {
             host: "/run/postgresql".to_string(),
             port: 5433,
@@ -386,7 +427,7 @@ mod tests {
             statement_timeout_ms: 1234,
             lock_timeout_ms: 567,
             connect_timeout: Duration::from_secs(3),
-            pool_size: 4,
+            max_connections: 4,
             health_interval: Duration::from_secs(5),
             pg_ctl: None,
             control_timeout: Duration::from_secs(300),
@@ -395,7 +436,7 @@ mod tests {
         assert_eq!(config.get_application_name(), Some("temboard-agent"));
         assert_eq!(
             config.get_options(),
-            Some("-c statement_timeout=1234 -c lock_timeout=567")
+            Some("-c statement_timeout=1234 -c lock_timeout=567 -c search_path=pg_catalog,pg_temp")
         );
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
         assert_eq!(config.get_password(), Some(&b"pw"[..]));

@@ -12,6 +12,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
 use super::{describe_pg_error, PgSettings};
+use crate::pg_row::Column;
 
 /// Between two probes.
 const PROBE_INTERVAL: Duration = Duration::from_millis(100);
@@ -86,7 +87,7 @@ pub async fn conf_load_time(settings: &PgSettings) -> Result<String, String> {
         .query_one(include_str!("../../sql/conf_load_time.sql"), &[])
         .await
         .map_err(|e| describe_pg_error(&e))?;
-    Ok(row.get(0))
+    row.col(0).map_err(|e| e.to_string())
 }
 
 /// `pg_reload_conf()`: signals the postmaster to re-read its configuration.
@@ -98,7 +99,7 @@ pub async fn reload_by_sql(settings: &PgSettings) -> Result<(), String> {
         .query_one(include_str!("../../sql/reload_conf.sql"), &[])
         .await
         .map_err(|e| describe_pg_error(&e))?;
-    if row.get::<_, bool>(0) {
+    if row.col::<_, bool>(0).map_err(|e| e.to_string())? {
         Ok(())
     } else {
         Err("pg_reload_conf() could not signal the postmaster".to_string())

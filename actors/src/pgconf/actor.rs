@@ -17,7 +17,7 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::catalog::{self, by_category, Category, Setting, SettingRow};
-use super::{quote, value};
+use super::{quote, secret, value};
 use crate::error::Error;
 use crate::notification_log::{NotificationLog, Notify};
 use crate::pg_access::PgAccess;
@@ -175,14 +175,17 @@ impl Handler<ChangeSettings> for PgConf {
         );
         AtomicResponse::new(Box::pin(
             async move {
+                let secret = msg.items.iter().any(|i| secret::is_secret(&i.name));
                 let changes = change(&pg, &msg.items, &log)
                     .await
-                    .inspect_err(|err| refused(&log, &msg.username, err))?;
+                    .inspect_err(|err| refused(&log, &msg.username, err, secret))?;
                 for c in &changes {
                     let restart = if c.restart { " (restart needed)" } else { "" };
                     let message = format!(
                         "Setting {} changed from '{}' to '{}'{restart}",
-                        c.name, c.previous_setting, c.setting
+                        c.name,
+                        secret::shown(&c.name, &c.previous_setting),
+                        secret::shown(&c.name, &c.setting)
                     );
                     notify(&notifications, &log, &msg.username, message).await;
                 }
@@ -204,13 +207,16 @@ impl Handler<ResetSetting> for PgConf {
         );
         AtomicResponse::new(Box::pin(
             async move {
+                let secret = secret::is_secret(&msg.name);
                 let c = reset(&pg, &msg.name, &log)
                     .await
-                    .inspect_err(|err| refused(&log, &msg.username, err))?;
+                    .inspect_err(|err| refused(&log, &msg.username, err, secret))?;
                 let restart = if c.restart { " (restart needed)" } else { "" };
                 let message = format!(
                     "Setting {} reset (removed from postgresql.auto.conf) from '{}' to '{}'{restart}",
-                    c.name, c.previous_setting, c.setting
+                    c.name,
+                    secret::shown(&c.name, &c.previous_setting),
+                    secret::shown(&c.name, &c.setting)
                 );
                 notify(&notifications, &log, &msg.username, message).await;
                 Ok(c)
@@ -220,9 +226,15 @@ impl Handler<ResetSetting> for PgConf {
     }
 }
 
-/// Logs a change request that failed, for the DBA to see what was tried.
-fn refused(log: &slog::Logger, username: &str, err: &Error) {
-    slog::info!(log, "configuration change failed"; "user" => username, "reason" => %err);
+/// Logs a change request that failed, for the DBA to see what was tried. PostgreSQL's
+/// reason may quote the value: withheld when a secret setting was among the items.
+fn refused(log: &slog::Logger, username: &str, err: &Error, secret: bool) {
+    if secret {
+        slog::info!(log, "configuration change failed"; "user" => username,
+            "reason" => "withheld: a secret setting was among the changes");
+    } else {
+        slog::info!(log, "configuration change failed"; "user" => username, "reason" => %err);
+    }
 }
 
 /// Records a change in the audit trail. The change is made by then: a failing store

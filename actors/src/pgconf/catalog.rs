@@ -14,6 +14,7 @@ use tokio_postgres::{Client, Row};
 
 use super::value::Definition;
 use crate::error::Error;
+use crate::pg_row::Column;
 use crate::pg_supervisor::describe_pg_error;
 
 /// One row of `pg_settings`, with what the API adds.
@@ -65,24 +66,24 @@ pub struct Category {
 }
 
 impl Setting {
-    fn from_row(row: &Row) -> Setting {
-        Setting {
-            category: row.get("category"),
-            name: row.get("name"),
-            setting: row.get("setting"),
-            shown: row.get::<_, Option<String>>("shown").unwrap_or_default(),
-            unit: row.get("unit"),
-            vartype: row.get("vartype"),
-            min_val: row.get("min_val"),
-            max_val: row.get("max_val"),
-            enumvals: row.get("enumvals"),
-            context: row.get("context"),
-            description: row.get("description"),
-            boot_val: row.get("boot_val"),
-            reset_val: row.get("reset_val"),
-            pending_restart: row.get("pending_restart"),
-            file_setting: row.get("file_setting"),
-        }
+    fn from_row(row: &Row) -> Result<Setting, Error> {
+        Ok(Setting {
+            category: row.col("category")?,
+            name: row.col("name")?,
+            setting: row.col("setting")?,
+            shown: row.col::<_, Option<String>>("shown")?.unwrap_or_default(),
+            unit: row.col("unit")?,
+            vartype: row.col("vartype")?,
+            min_val: row.col("min_val")?,
+            max_val: row.col("max_val")?,
+            enumvals: row.col("enumvals")?,
+            context: row.col("context")?,
+            description: row.col("description")?,
+            boot_val: row.col("boot_val")?,
+            reset_val: row.col("reset_val")?,
+            pending_restart: row.col("pending_restart")?,
+            file_setting: row.col("file_setting")?,
+        })
     }
 
     pub fn definition(&self) -> Definition {
@@ -203,7 +204,7 @@ pub async fn settings(client: &Client) -> Result<Vec<Setting>, Error> {
             .map_err(|e| query_error("read pg_settings", &e))?,
         Err(err) => return Err(query_error("read pg_settings and pg_file_settings", &err)),
     };
-    Ok(rows.iter().map(Setting::from_row).collect())
+    rows.iter().map(Setting::from_row).collect()
 }
 
 /// The values postgresql.auto.conf holds now, by lower-case name.
@@ -213,10 +214,9 @@ pub async fn auto_conf(client: &Client) -> Result<HashMap<String, String>, Error
         .await
         .map_err(|e| query_error("read postgresql.auto.conf (pg_file_settings)", &e))?;
     // The last line of a name is the one in force.
-    Ok(rows
-        .iter()
-        .map(|r| (r.get::<_, String>("name"), r.get::<_, String>("setting")))
-        .collect())
+    rows.iter()
+        .map(|r| Ok((r.col::<_, String>("name")?, r.col::<_, String>("setting")?)))
+        .collect()
 }
 
 /// Whether the error is the client's (a value or a setting PostgreSQL refuses)
@@ -283,8 +283,8 @@ pub async fn reload(client: &Client, patience: Duration) -> Result<bool, Error> 
         client
             .query_one(include_str!("../../sql/pgconf/conf_load_time.sql"), &[])
             .await
-            .map(|row| row.get::<_, String>(0))
             .map_err(|e| query_error("read pg_conf_load_time()", &e))
+            .and_then(|row| row.col::<_, String>(0))
     };
     let before = load_time().await?;
     client

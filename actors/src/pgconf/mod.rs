@@ -11,6 +11,7 @@
 pub mod actor;
 pub mod catalog;
 pub mod quote;
+pub mod secret;
 pub mod value;
 
 use actix::{Actor, Addr};

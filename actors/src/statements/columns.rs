@@ -86,13 +86,17 @@ const TEMPLATE: &str = include_str!("../../sql/statements/snapshot.sql");
 // Each mark must appear only where SQL goes, never in a comment of the template.
 const SOURCE_MARK: &str = "/*source*/";
 const ORDER_MARK: &str = "/*order*/";
+const SCHEMA_MARK: &str = "/*schema*/";
 
 /// The snapshot statement for this naming and order (None: the order of
-/// pg_stat_statements itself, no sort at all).
-pub fn snapshot_sql(naming: Naming, order: Option<Order>) -> String {
+/// pg_stat_statements itself, no sort at all). `schema` is the extension's schema as
+/// the server quoted it (`quote_ident`, sql/statements/extension.sql): the function
+/// is named with it, since agent connections search pg_catalog only.
+pub fn snapshot_sql(naming: Naming, schema: &str, order: Option<Order>) -> String {
     let order_sql = order.map(Order::sql).unwrap_or("").trim_end();
     TEMPLATE
         .replace(SOURCE_MARK, naming.source_sql().trim_end())
+        .replace(SCHEMA_MARK, schema)
         .replace(ORDER_MARK, order_sql)
 }
 
@@ -131,9 +135,14 @@ mod tests {
                 Some(Order::Calls),
                 Some(Order::MeanTime),
             ] {
-                let sql = snapshot_sql(naming, order);
+                let sql = snapshot_sql(naming, "\"my schema\"", order);
                 assert!(!sql.contains(SOURCE_MARK) && !sql.contains(ORDER_MARK));
-                assert_eq!(sql.matches("FROM pg_stat_statements(").count(), 1);
+                assert!(!sql.contains(SCHEMA_MARK));
+                assert_eq!(
+                    sql.matches("FROM \"my schema\".pg_stat_statements(")
+                        .count(),
+                    1
+                );
                 assert!(sql.contains("pg_stat_statements($1::boolean)"));
             }
         }

@@ -33,6 +33,7 @@ use super::row_json::{write_entry, Entry};
 use super::snapshot_time;
 use crate::error::Error;
 use crate::pg_access::PgAccess;
+use crate::pg_row::Column;
 use crate::pg_supervisor::describe_pg_error;
 
 /// A piece of the JSON answer, or the error that cut it short.
@@ -118,10 +119,10 @@ pub async fn start(
     let dbname = plan.dbname.clone();
     check_database(&pg, &dbname).await?;
     let client = pg.connect_to(&dbname).await?;
-    let naming = extension_naming(&client, &dbname).await?;
+    let (naming, schema) = extension_naming(&client, &dbname).await?;
     // A limit without an order would answer arbitrary rows: the most time first.
     let order = plan.order.or(plan.limit.map(|_| Order::TotalTime));
-    let sql = snapshot_sql(naming, order);
+    let sql = snapshot_sql(naming, &schema, order);
 
     let max_query_length = i32::try_from(plan.max_query_length).unwrap_or(i32::MAX);
     let limit = plan.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -185,9 +186,9 @@ async fn check_database(pg: &PgAccess, dbname: &str) -> Result<(), Error> {
     }
 }
 
-/// The installed version's naming; also sets the connection's search path to the
-/// extension's schema.
-async fn extension_naming(client: &Client, dbname: &str) -> Result<Naming, Error> {
+/// The installed version's naming, and the extension's schema (quoted by the server)
+/// that qualifies its function.
+async fn extension_naming(client: &Client, dbname: &str) -> Result<(Naming, String), Error> {
     let row = client
         .query_opt(include_str!("../../sql/statements/extension.sql"), &[])
         .await
@@ -199,13 +200,15 @@ async fn extension_naming(client: &Client, dbname: &str) -> Result<Naming, Error
                  ([statements] dbname)."
             ))
         })?;
-    let version: String = row.get("extversion");
-    Naming::of_version(&version).ok_or_else(|| {
+    let version: String = row.col("extversion")?;
+    let schema: String = row.col("schema")?;
+    let naming = Naming::of_version(&version).ok_or_else(|| {
         Error::NotFound(format!(
             "pg_stat_statements {version} in database {dbname} is too old (1.3 or later \
              is needed): run ALTER EXTENSION pg_stat_statements UPDATE; in it."
         ))
-    })
+    })?;
+    Ok((naming, schema))
 }
 
 fn read_error(err: &tokio_postgres::Error, dbname: &str) -> Error {
