@@ -127,7 +127,13 @@ fn a_sleeping_session_is_listed_active_with_its_database_user_and_query() {
     let _sleeper = Bg::run(pg, "act_sleep", query);
     let pid = pid_where(pg, "wait_event = 'PgSleep' AND datname = 'act_sleep'");
 
-    let all = rows(&agent, &session, "/activity");
+    // A backend younger than one clock tick at its first reading has no CPU or I/O
+    // figures yet (docs/activity.md): look once it is a moment old.
+    let mut all = Vec::new();
+    wait_until(WAIT, "the sleeper listed with its OS figures", || {
+        all = rows(&agent, &session, "/activity");
+        row_of(&all, pid).is_some_and(|r| !r["cpu"].is_null() && !r["read_s"].is_null())
+    });
     let row = row_of(&all, pid).expect("the sleeping backend is listed");
     assert_eq!(
         keys(row),
