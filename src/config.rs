@@ -92,7 +92,7 @@ const KNOWN_KEYS: [(&str, &[&str]); 10] = [
         ],
     ),
     ("administration", &["pg_ctl", "control_timeout"]),
-    ("maintenance", &["max_parallel"]),
+    ("maintenance", &["max_parallel", "max_pending_tasks"]),
     ("statements", &["dbname", "max_query_length"]),
     ("activity", &["max_age_ms"]),
     ("console", &["enabled"]),
@@ -236,6 +236,9 @@ pub struct Administration {
 pub struct Maintenance {
     /// Operations (VACUUM, ANALYZE, REINDEX) running at once.
     pub max_parallel: usize,
+    /// Tasks waiting (recurring ones until cancelled) or running at most; scheduling
+    /// beyond answers 409.
+    pub max_pending_tasks: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -465,6 +468,7 @@ impl Maintenance {
     fn read(s: &Settings) -> Result<Self, ConfigError> {
         Ok(Maintenance {
             max_parallel: s.int("maintenance", "max_parallel", 2, 1, 64)?,
+            max_pending_tasks: s.int("maintenance", "max_pending_tasks", 1000, 1, 100_000)?,
         })
     }
 }

@@ -31,6 +31,7 @@ const OP: &str = "{op:vacuum|analyze|reindex}";
 pub fn settings(config: &Config) -> actors::maintenance::Settings {
     actors::maintenance::Settings {
         max_parallel: config.maintenance.max_parallel,
+        max_pending_tasks: config.maintenance.max_pending_tasks,
     }
 }
 

@@ -10,7 +10,14 @@
 //! crash: a one-time task becomes `failed` with that reason, a recurring one records
 //! the failure and waits for its next occurrence.
 //!
-//! The timer ticks every second and only compares times in memory. Every change
+//! Bounds: at most `max_pending_tasks` tasks are waiting or running (recurring ones
+//! count until cancelled); scheduling beyond answers a conflict naming the setting.
+//! Finished one-time tasks and cancelled ones (recurring or not) are forgotten 24 h
+//! after they end, in memory and on disk, at start-up and every 10 minutes.
+//!
+//! The timer ticks every second and only compares times in memory: the pending
+//! tasks are kept in due order (`DueQueue`) and a tick walks only the due ones,
+//! never the tasks scheduled for later. Every change
 //! (scheduled, started, done, failed, canceled) goes to the log and the notification
 //! log, in the name of the user who asked. It never runs SQL itself: `operation`
 //! does, on a dedicated connection.
@@ -23,6 +30,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use super::browse;
 use super::cron_schedule;
+use super::due_queue::DueQueue;
 use super::operation;
 use super::task::{
     format_datetime, new_id, Operation, Status, Target, Task, TaskDetail, TaskView, VacuumOption,
@@ -37,7 +45,7 @@ use crate::pg_supervisor::describe_pg_error;
 const TICK: Duration = Duration::from_secs(1);
 /// Ticks between two purges of old finished tasks.
 const PURGE_EVERY: u64 = 600;
-/// How long a finished one-time task stays in the lists.
+/// How long a finished one-time task, or a cancelled one, stays in the lists.
 const RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 const INTERRUPTED: &str =
     "the agent stopped while the operation was running (restart or crash); its outcome is unknown";
@@ -49,6 +57,12 @@ pub struct MaintenanceScheduler {
     creation_order: HashMap<String, u64>,
     next_creation: u64,
     running: HashSet<String>,
+    /// The `todo` tasks, in due order: what a tick looks at.
+    pending: DueQueue,
+    /// Schedule requests checked against the cap but not yet in `tasks` (their
+    /// object is being looked up): they hold their place.
+    scheduling: usize,
+    max_pending_tasks: usize,
     store: Addr<TaskStore>,
     pg: PgAccess,
     notifications: Addr<NotificationLog>,
@@ -66,7 +80,7 @@ impl MaintenanceScheduler {
         store: Addr<TaskStore>,
         pg: PgAccess,
         notifications: Addr<NotificationLog>,
-        max_parallel: usize,
+        settings: &super::Settings,
         log: slog::Logger,
     ) -> MaintenanceScheduler {
         MaintenanceScheduler {
@@ -74,10 +88,13 @@ impl MaintenanceScheduler {
             creation_order: HashMap::new(),
             next_creation: 0,
             running: HashSet::new(),
+            pending: DueQueue::default(),
+            scheduling: 0,
+            max_pending_tasks: settings.max_pending_tasks.max(1),
             store,
             pg,
             notifications,
-            max_parallel: max_parallel.max(1),
+            max_parallel: settings.max_parallel.max(1),
             ticks: 0,
             log,
         }
@@ -134,20 +151,40 @@ impl MaintenanceScheduler {
                 self.persist(&task, ctx);
             }
             self.remember_creation(&task.id);
-            self.tasks.insert(task.id.clone(), task);
+            self.insert_task(task);
         }
-        let pending = self
-            .tasks
-            .values()
-            .filter(|t| t.status == Status::Todo)
-            .count();
         let overdue = self
             .tasks
             .values()
             .filter(|t| t.status == Status::Todo && t.datetime < now)
             .count();
         slog::info!(self.log, "maintenance tasks loaded";
-            "pending" => pending, "overdue_run_now" => overdue, "max_parallel" => self.max_parallel);
+            "pending" => self.pending.len(), "overdue_run_now" => overdue,
+            "max_parallel" => self.max_parallel, "max_pending_tasks" => self.max_pending_tasks);
+        if self.pending.len() > self.max_pending_tasks {
+            // Kept all the same: they were accepted (under a higher cap).
+            slog::warn!(self.log, "more pending maintenance tasks than [maintenance] max_pending_tasks: new ones are refused until some run or are cancelled";
+                "pending" => self.pending.len(), "max_pending_tasks" => self.max_pending_tasks);
+        }
+        // Tasks that ended long ago while the agent was down go at once.
+        self.purge(ctx);
+    }
+
+    /// Takes a task in, queued by its due time if it waits to run.
+    fn insert_task(&mut self, task: Task) {
+        if task.status == Status::Todo {
+            let creation = self.creation_order.get(&task.id).copied().unwrap_or(0);
+            self.pending.insert(&task.id, task.datetime, creation);
+        } else {
+            self.pending.remove(&task.id);
+        }
+        self.tasks.insert(task.id.clone(), task);
+    }
+
+    /// Tasks waiting (recurring ones included) or running, and requests on their way
+    /// in: what the cap counts.
+    fn unfinished(&self) -> usize {
+        self.pending.len() + self.running.len() + self.scheduling
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -156,34 +193,25 @@ impl MaintenanceScheduler {
             self.ticks = 0;
             self.purge(ctx);
         }
-        let now = now();
-        let mut due: Vec<&Task> = self
-            .tasks
-            .values()
-            .filter(|t| t.status == Status::Todo && t.datetime <= now)
-            .collect();
-        due.sort_by_key(|t| (t.datetime, t.created));
-        let mut starting: Vec<String> = Vec::new();
-        for task in due {
-            if self.running.len() + starting.len() >= self.max_parallel {
-                break;
-            }
-            let busy = self
-                .running
+        let room = self.max_parallel.saturating_sub(self.running.len());
+        let (tasks, running) = (&self.tasks, &self.running);
+        let picked = self.pending.pick(now(), room, |id, starting| {
+            let Some(task) = tasks.get(id) else {
+                return false;
+            };
+            !running
                 .iter()
-                .chain(starting.iter())
-                .filter_map(|id| self.tasks.get(id))
-                .any(|other| other.conflicts_with(task));
-            if !busy {
-                starting.push(task.id.clone());
-            }
-        }
-        for id in starting {
+                .chain(starting)
+                .filter_map(|other| tasks.get(other))
+                .any(|other| other.conflicts_with(task))
+        });
+        for id in picked.ids {
             self.start_task(id, ctx);
         }
     }
 
     fn start_task(&mut self, id: String, ctx: &mut Context<Self>) {
+        self.pending.remove(&id);
         let Some(task) = self.tasks.get_mut(&id) else {
             return;
         };
@@ -257,6 +285,10 @@ impl MaintenanceScheduler {
             task.datetime = next;
         }
         let task = task.clone();
+        if task.status == Status::Todo {
+            let creation = self.creation_order.get(&id).copied().unwrap_or(0);
+            self.pending.insert(&id, task.datetime, creation);
+        }
         match &result {
             Ok(took) => slog::info!(self.log, "maintenance operation done";
                 "task" => &id, "operation" => task.describe(), "seconds" => took.as_secs_f64()),
@@ -268,12 +300,12 @@ impl MaintenanceScheduler {
         self.tick(ctx);
     }
 
-    /// Forgets one-time tasks finished more than `RETENTION` ago.
+    /// Forgets tasks that ended (done, failed, cancelled; a recurring task ends only
+    /// when cancelled) more than `RETENTION` ago.
     fn purge(&mut self, ctx: &mut Context<Self>) {
         let before = now() - RETENTION;
         self.tasks.retain(|_, t| {
-            t.cron.is_some()
-                || matches!(t.status, Status::Todo | Status::Doing)
+            matches!(t.status, Status::Todo | Status::Doing)
                 || t.finished.is_none_or(|f| f >= before)
         });
         let tasks = &self.tasks;
@@ -413,6 +445,17 @@ impl Handler<Schedule> for MaintenanceScheduler {
     type Result = ResponseActFuture<Self, Result<String, Error>>;
 
     fn handle(&mut self, msg: Schedule, _: &mut Self::Context) -> Self::Result {
+        if self.unfinished() >= self.max_pending_tasks {
+            slog::warn!(self.log, "maintenance operation refused: too many pending tasks";
+                "requested_by" => &msg.username, "max_pending_tasks" => self.max_pending_tasks);
+            return Box::pin(actix::fut::ready(Err(Error::Conflict(format!(
+                "Too many pending maintenance tasks: {} are waiting or running, the cap is {} \
+                 ([maintenance] max_pending_tasks); cancel some or wait for them to run.",
+                self.unfinished(),
+                self.max_pending_tasks
+            )))));
+        }
+        self.scheduling += 1;
         let id = self.fresh_id();
         let pg = self.pg.clone();
         let store = self.store.clone();
@@ -446,6 +489,7 @@ impl Handler<Schedule> for MaintenanceScheduler {
             Ok((task, msg.when))
         };
         Box::pin(work.into_actor(self).map(|result, act, ctx| {
+            act.scheduling -= 1;
             let (task, when) = result?;
             let id = task.id.clone();
             let what = match when {
@@ -464,7 +508,7 @@ impl Handler<Schedule> for MaintenanceScheduler {
                 format!("{} {what} (task {id})", task.describe()),
             );
             act.remember_creation(&id);
-            act.tasks.insert(id.clone(), task);
+            act.insert_task(task);
             act.tick(ctx);
             Ok(id)
         }))
@@ -577,7 +621,9 @@ impl Handler<Cancel> for MaintenanceScheduler {
                         let before = task.clone();
                         task.status = Status::Canceled;
                         task.finished = Some(now());
-                        Ok((before, task.clone()))
+                        let canceled = task.clone();
+                        self.pending.remove(&msg.id);
+                        Ok((before, canceled))
                     }
                 }
             }
@@ -597,7 +643,7 @@ impl Handler<Cancel> for MaintenanceScheduler {
                 .into_actor(self)
                 .map(move |saved, act, _| {
                     if let Err(err) = saved {
-                        act.tasks.insert(before.id.clone(), before);
+                        act.insert_task(before);
                         return Err(err);
                     }
                     slog::info!(act.log, "maintenance operation cancelled";

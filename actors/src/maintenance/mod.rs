@@ -3,7 +3,8 @@
 //! or on a cron schedule by the durable `MaintenanceScheduler`.
 //!
 //! Files: `browse` (the page queries), `browser` (the actor answering them),
-//! `maintenance_scheduler` (the actor owning the tasks), `task` (a task and the
+//! `maintenance_scheduler` (the actor owning the tasks), `due_queue` (its pending
+//! tasks in due order), `task` (a task and the
 //! parsing of mode, datetime and id), `cron_schedule` (crontab expressions),
 //! `task_store` (the tasks on disk), `operation` (running one VACUUM / ANALYZE /
 //! REINDEX), `pretty` (pg_size_pretty), `quote` (identifier quoting, the only way a
@@ -12,6 +13,7 @@
 pub mod browse;
 pub mod browser;
 pub mod cron_schedule;
+pub mod due_queue;
 pub mod maintenance_scheduler;
 pub mod operation;
 pub mod pretty;
@@ -30,11 +32,17 @@ use task_store::TaskStore;
 pub struct Settings {
     /// Operations running at once (`[maintenance] max_parallel`).
     pub max_parallel: usize,
+    /// Tasks waiting or running at most (`[maintenance] max_pending_tasks`):
+    /// scheduling beyond it is refused.
+    pub max_pending_tasks: usize,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { max_parallel: 2 }
+        Settings {
+            max_parallel: 2,
+            max_pending_tasks: 1000,
+        }
     }
 }
 
@@ -58,7 +66,7 @@ pub fn start(settings: Settings, common: &Common) -> Handles {
     let log = common.log.clone();
     // Its own arbiter: operations' connections live there, away from the others.
     let scheduler = MaintenanceScheduler::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-        MaintenanceScheduler::new(store, pg, notifications, settings.max_parallel, log)
+        MaintenanceScheduler::new(store, pg, notifications, &settings, log)
     });
     Handles { browser, scheduler }
 }

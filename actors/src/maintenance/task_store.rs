@@ -282,7 +282,7 @@ impl Handler<LoadTasks> for TaskStore {
     }
 }
 
-/// Forget one-time tasks finished before a time; answers how many.
+/// Forget tasks that ended (done, failed, cancelled) before a time; answers how many.
 #[derive(Message)]
 #[rtype(result = "Result<usize, Error>")]
 pub struct PurgeTasks {
