@@ -370,12 +370,45 @@ mod tests {
         assert_eq!(la.cron.as_deref(), Some("30 2 * * 0"));
         assert_eq!(loaded.iter().find(|t| t.id == b.id).unwrap(), &b);
 
+        // A task that ended is forgotten once it ended before the limit, recurring
+        // or not; a pending one never is.
         let ts = TaskStore::open(&store, log());
         assert_eq!(
-            ts.purge(parse_datetime("2026-01-03T00:00:00Z").unwrap())
+            ts.purge(parse_datetime("2026-01-02T00:00:00Z").unwrap())
                 .unwrap(),
             0
         );
+        assert_eq!(
+            ts.purge(parse_datetime("2026-01-03T00:00:00Z").unwrap())
+                .unwrap(),
+            1
+        );
+        let left = ts.load().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].id, b.id);
+    }
+
+    #[test]
+    fn a_cancelled_recurring_task_is_purged_like_a_finished_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let ts = TaskStore::open(&store, log());
+        let mut weekly = task("00000010", Target::Database);
+        weekly.status = Status::Canceled;
+        weekly.finished = parse_datetime("2026-01-02T00:00:00Z");
+        let mut ran = task("00000011", Target::Database);
+        ran.finished = parse_datetime("2026-01-02T00:00:00Z");
+        ts.save(&weekly).unwrap();
+        ts.save(&ran).unwrap();
+        assert_eq!(
+            ts.purge(parse_datetime("2026-01-03T00:00:00Z").unwrap())
+                .unwrap(),
+            1
+        );
+        // The recurring task that ran and waits for its next occurrence stays.
+        let left = ts.load().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].id, ran.id);
     }
 
     #[test]
