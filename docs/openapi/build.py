@@ -444,7 +444,7 @@ def build():
                       cancelled, params=[TASK_ID], codes=(404, 409)))
         add(operation("POST", f"/maintenance/{{db}}/{op}", m, f"Schedule a database {op}",
                       SESSION_OR_KEY, scheduled, params=[DB], body=bodies[op], body_required=False,
-                      codes=(404, PG)))
+                      codes=(404, 409, PG)))
         add(operation("GET", f"/maintenance/{{db}}/{op}/scheduled", m,
                       f"A database's scheduled {op}", SESSION_OR_KEY, listing, params=[DB],
                       codes=(404, PG)))
@@ -453,14 +453,16 @@ def build():
                       codes=(404, PG)))
         add(operation("POST", f"/maintenance/{{db}}/schema/{{schema}}/table/{{table}}/{op}", m,
                       f"Schedule a table {op}", SESSION_OR_KEY, scheduled,
-                      params=[DB, SCHEMA, TABLE], body=bodies[op], body_required=False, codes=(404, PG)))
+                      params=[DB, SCHEMA, TABLE], body=bodies[op], body_required=False,
+                      codes=(404, 409, PG)))
         add(operation("GET",
                       f"/maintenance/{{db}}/schema/{{schema}}/table/{{table}}/{op}/scheduled", m,
                       f"A table's scheduled {op}", SESSION_OR_KEY, listing,
                       params=[DB, SCHEMA, TABLE], codes=(404, PG)))
     add(operation("POST", "/maintenance/{db}/schema/{schema}/index/{index}/reindex", m,
                   "Schedule an index reindex", SESSION_OR_KEY, scheduled,
-                  params=[DB, SCHEMA, INDEX], body=other_body, body_required=False, codes=(404, PG)))
+                  params=[DB, SCHEMA, INDEX], body=other_body, body_required=False,
+                  codes=(404, 409, PG)))
     # Statements
     add(operation("GET", "/statements", "statements", "pg_stat_statements", SESSION_OR_KEY,
                   statements(),
