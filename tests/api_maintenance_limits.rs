@@ -261,8 +261,7 @@ fn a_cancelled_cron_task_is_forgotten_24_hours_later_like_a_finished_one() {
         status_of(&agent, &session, &ran).as_deref() == Some("done")
     });
     let live_cron = schedule(&agent, &session, &table, json!({ "cron": "0 3 * * *" }));
-    // Cancelled: listed in /maintenance/tasks until the retention passes, not in
-    // the scheduled lists, and it frees its place at once.
+    // Cancelled: still in /maintenance/tasks until the retention passes.
     assert_eq!(
         status_of(&agent, &session, &cancelled_cron).as_deref(),
         Some("canceled")
