@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -227,13 +226,6 @@ fn scheduling_beyond_max_pending_tasks_answers_409_and_the_others_stay() {
     );
 }
 
-fn have_sqlite3() -> bool {
-    Command::new("sqlite3")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn rows_on_disk(agent: &Agent, id: &str) -> String {
     agent
         .store_sql(&format!(
@@ -245,10 +237,6 @@ fn rows_on_disk(agent: &Agent, id: &str) -> String {
 
 #[test]
 fn a_cancelled_cron_task_is_forgotten_24_hours_later_like_a_finished_one() {
-    if !have_sqlite3() {
-        eprintln!("skipped: sqlite3 is not installed (apt-get install sqlite3)");
-        return;
-    }
     let pg = PgCluster::shared();
     let db = create_db(pg, "purge");
     let mut agent = capped_agent(pg);
