@@ -5,7 +5,7 @@
 //! `PgConf` actor decides the order. The JSON shape of a setting row lives here too.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -15,6 +15,7 @@ use tokio_postgres::{Client, Row};
 use super::value::Definition;
 use crate::error::Error;
 use crate::pg_row::Column;
+use crate::pg_supervisor::conf_reload::{self, Patience, Reloaded, SqlFailure};
 use crate::pg_supervisor::describe_pg_error;
 
 /// One row of `pg_settings`, with what the API adds.
@@ -279,28 +280,35 @@ pub async fn alter_system(client: &Client, name: &str, statement: &str) -> Resul
 /// this one then see the new values. Answers false if that took longer than
 /// `patience` (the reload itself was asked for).
 pub async fn reload(client: &Client, patience: Duration) -> Result<bool, Error> {
-    let load_time = || async {
-        client
-            .query_one(include_str!("../../sql/pgconf/conf_load_time.sql"), &[])
-            .await
-            .map_err(|e| query_error("read pg_conf_load_time()", &e))
-            .and_then(|row| row.col::<_, String>(0))
+    // Each statement lets the session process the pending reload signal; a failed
+    // read on this session will not recover, so it ends the wait.
+    let patience = Patience {
+        within: patience,
+        poll_every: Duration::from_millis(10),
+        retry_failed_reads: false,
     };
-    let before = load_time().await?;
-    client
-        .query_one(include_str!("../../sql/pgconf/reload.sql"), &[])
-        .await
-        .map_err(|e| query_error("pg_reload_conf()", &e))?;
-    let deadline = Instant::now() + patience;
-    loop {
-        // Each statement lets the session process the pending reload signal.
-        if load_time().await? != before {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let read = || async {
+        conf_reload::load_time(client)
+            .await
+            .map_err(|e| sql_error("read pg_conf_load_time()", e))
+    };
+    let request = async {
+        conf_reload::signal(client)
+            .await
+            .map(|_| ())
+            .map_err(|e| sql_error("pg_reload_conf()", e))
+    };
+    match conf_reload::reload_and_wait(read, request, patience).await? {
+        Reloaded::InEffect => Ok(true),
+        Reloaded::NotSeen(None) => Ok(false),
+        Reloaded::Unknown(err) | Reloaded::NotSeen(Some(err)) => Err(err),
+    }
+}
+
+fn sql_error(context: &str, failure: SqlFailure) -> Error {
+    match failure {
+        SqlFailure::Pg(err) => query_error(context, &err),
+        SqlFailure::Answer(err) => err,
     }
 }
 
