@@ -190,17 +190,21 @@ fn query_error(context: &str, err: &tokio_postgres::Error) -> Error {
 
 /// Every setting, sorted by category and name.
 pub async fn settings(client: &Client) -> Result<Vec<Setting>, Error> {
-    let rows = match client
-        .query(include_str!("../../sql/pgconf/settings.sql"), &[])
-        .await
-    {
+    // One select list, after the lines of the files or, without the right to read
+    // them, after none.
+    const WITH_FILES: &str = concat!(
+        include_str!("../../sql/pgconf/file_settings.sql"),
+        include_str!("../../sql/pgconf/settings.sql"),
+    );
+    const WITHOUT_FILES: &str = concat!(
+        include_str!("../../sql/pgconf/no_file_settings.sql"),
+        include_str!("../../sql/pgconf/settings.sql"),
+    );
+    let rows = match client.query(WITH_FILES, &[]).await {
         Ok(rows) => rows,
         // Not allowed to read pg_file_settings: go without the values as written.
         Err(err) if err.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => client
-            .query(
-                include_str!("../../sql/pgconf/settings_without_files.sql"),
-                &[],
-            )
+            .query(WITHOUT_FILES, &[])
             .await
             .map_err(|e| query_error("read pg_settings", &e))?,
         Err(err) => return Err(query_error("read pg_settings and pg_file_settings", &err)),
