@@ -13,6 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::{sleep, Instant};
+use tokio_postgres::types::FromSql;
 use tokio_postgres::Client;
 
 use super::describe_pg_error;
@@ -41,17 +42,21 @@ impl SqlFailure {
 /// When the configuration was last loaded, as seen by `client`'s session, as
 /// PostgreSQL prints it (text: it is only compared for change).
 pub async fn load_time(client: &Client) -> Result<String, SqlFailure> {
-    let row = client
-        .query_one(include_str!("../../sql/conf_load_time.sql"), &[])
-        .await
-        .map_err(SqlFailure::Pg)?;
-    row.col(0).map_err(SqlFailure::Answer)
+    one_value(client, include_str!("../../sql/conf_load_time.sql")).await
 }
 
 /// `pg_reload_conf()`: whether the postmaster could be signalled.
 pub async fn signal(client: &Client) -> Result<bool, SqlFailure> {
+    one_value(client, include_str!("../../sql/reload_conf.sql")).await
+}
+
+/// The first column of the one row `statement` answers.
+async fn one_value<T>(client: &Client, statement: &str) -> Result<T, SqlFailure>
+where
+    T: for<'a> FromSql<'a>,
+{
     let row = client
-        .query_one(include_str!("../../sql/reload_conf.sql"), &[])
+        .query_one(statement, &[])
         .await
         .map_err(SqlFailure::Pg)?;
     row.col(0).map_err(SqlFailure::Answer)
