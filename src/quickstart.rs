@@ -342,8 +342,6 @@ impl Cluster {
         Ok(out.status.success())
     }
 
-    /// Starts the cluster; a cluster still running (left over by an earlier
-    /// run that was killed) is fine.
     /// Creates pg_stat_statements in the `postgres` database, for /statements.
     fn create_extensions(&self, port: u16) -> Result<(), String> {
         let mut psql = self.command(&self.binary("psql"));
@@ -358,10 +356,12 @@ impl Cluster {
             .arg("-d")
             .arg("postgres")
             .arg("-c")
-            .arg(include_str!("../actors/sql/quickstart_extensions.sql"));
+            .arg(include_str!("sql/quickstart_extensions.sql"));
         check(output(psql, "psql")?, "CREATE EXTENSION pg_stat_statements")
     }
 
+    /// Starts the cluster; a cluster still running (left over by an earlier
+    /// run that was killed) is fine.
     fn start(&self) -> Result<(), String> {
         if self.is_running()? {
             println!("PostgreSQL is already running.");

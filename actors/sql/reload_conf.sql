@@ -1,2 +1,2 @@
--- Ask the postmaster to re-read its configuration files (used when no pg_ctl template is set).
+-- Asks the postmaster to read the configuration files again (true: it was signalled).
 SELECT pg_reload_conf()

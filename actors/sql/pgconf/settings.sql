@@ -1,16 +1,7 @@
--- Every setting of pg_settings, as the pgconf API shows it. file_setting is the value
--- as written in a configuration file: the line in force (sourcefile, sourceline), or,
--- for a setting waiting for a restart, the last line that sets it. Reading
--- pg_file_settings needs superuser; settings_without_files.sql is the fallback.
-WITH file AS (
-    SELECT seqno, sourcefile, sourceline, lower(name) AS name, setting
-    FROM pg_file_settings
-),
-last_in_files AS (
-    SELECT DISTINCT ON (name) name, setting
-    FROM file
-    ORDER BY name, seqno DESC
-)
+-- Every setting of pg_settings, as the pgconf API shows it, after the lines of the
+-- configuration files (file_settings.sql, or no_file_settings.sql). file_setting is
+-- the value as written in a configuration file: the line in force (sourcefile,
+-- sourceline), or, for a setting waiting for a restart, the last line that sets it.
 -- search_path is the one setting the agent's own connections override (pg_catalog,
 -- pg_temp: no object another role creates is found unqualified): the instance's
 -- value is shown instead, as the files set it, else the built-in default.

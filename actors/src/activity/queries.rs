@@ -26,11 +26,24 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The listing's statement: the backends and filters of `backends.sql` (and the
+    /// locks of `locks.sql`) are written once, then what the kind selects from them.
     fn sql(self) -> &'static str {
         match self {
-            Kind::All => include_str!("../../sql/activity/activity.sql"),
-            Kind::Waiting => include_str!("../../sql/activity/waiting.sql"),
-            Kind::Blocking => include_str!("../../sql/activity/blocking.sql"),
+            Kind::All => concat!(
+                include_str!("../../sql/activity/backends.sql"),
+                include_str!("../../sql/activity/activity.sql"),
+            ),
+            Kind::Waiting => concat!(
+                include_str!("../../sql/activity/backends.sql"),
+                include_str!("../../sql/activity/locks.sql"),
+                include_str!("../../sql/activity/waiting.sql"),
+            ),
+            Kind::Blocking => concat!(
+                include_str!("../../sql/activity/backends.sql"),
+                include_str!("../../sql/activity/locks.sql"),
+                include_str!("../../sql/activity/blocking.sql"),
+            ),
         }
     }
 
@@ -232,11 +245,9 @@ pub enum Signal {
 }
 
 impl Signal {
-    fn sql(self) -> &'static str {
-        match self {
-            Signal::Terminate => include_str!("../../sql/activity/terminate.sql"),
-            Signal::Cancel => include_str!("../../sql/activity/cancel.sql"),
-        }
+    /// The `$3` of `signal.sql`: terminate rather than cancel.
+    fn terminates(self) -> bool {
+        self == Signal::Terminate
     }
 
     /// The verb of logs and notifications.
@@ -263,13 +274,16 @@ pub async fn signal(
     };
     let conn = pg.conn().await?;
     let statement = conn
-        .prepare(signal.sql())
+        .prepare(include_str!("../../sql/activity/signal.sql"))
         .await
         .map_err(|e| Error::query(context, e))?;
     let own = pg.own_backends().pids();
     let mut out = Vec::with_capacity(pids.len());
     for &pid in pids {
-        let done = match conn.query_one(&statement, &[&pid, &own]).await {
+        let done = match conn
+            .query_one(&statement, &[&pid, &own, &signal.terminates()])
+            .await
+        {
             Ok(row) => row.try_get::<_, bool>(0).unwrap_or(false),
             Err(err) => {
                 slog::warn!(log, "backend not signalled"; "pid" => pid,

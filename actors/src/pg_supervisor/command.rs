@@ -11,7 +11,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
+use tokio::process::{ChildStderr, ChildStdout, Command};
 use tokio::time::{sleep_until, Instant};
 
 /// How long the pipes are still read after the command exits: enough for what it
@@ -176,25 +176,16 @@ pub async fn run(argv: &[String], timeout: Duration) -> Result<CommandOutcome, S
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     let pid = child.id();
-    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err("the command's output pipes are missing".to_string());
     };
-    let mut output = Tail(Vec::new());
-    let (mut out_buf, mut err_buf) = ([0u8; 4096], [0u8; 4096]);
-    let (mut out_open, mut err_open) = (true, true);
+    let mut pipes = Pipes::new(stdout, stderr);
     let deadline = Instant::now() + timeout;
 
     // Read while it runs, so that a chatty command never blocks on a full pipe.
     let status = loop {
         tokio::select! {
-            read = read_chunk(&mut stdout, &mut out_buf), if out_open => match read {
-                Some(n) => output.push(&out_buf[..n]),
-                None => out_open = false,
-            },
-            read = read_chunk(&mut stderr, &mut err_buf), if err_open => match read {
-                Some(n) => output.push(&err_buf[..n]),
-                None => err_open = false,
-            },
+            () = pipes.read_some(), if pipes.open() => {}
             status = child.wait() => break status.ok(),
             _ = sleep_until(deadline) => break None,
         }
@@ -208,23 +199,62 @@ pub async fn run(argv: &[String], timeout: Duration) -> Result<CommandOutcome, S
 
     // What it wrote just before exiting, without waiting on pipes a child holds.
     let grace = Instant::now() + DRAIN_GRACE;
-    while out_open || err_open {
+    while pipes.open() {
         tokio::select! {
-            read = read_chunk(&mut stdout, &mut out_buf), if out_open => match read {
-                Some(n) => output.push(&out_buf[..n]),
-                None => out_open = false,
-            },
-            read = read_chunk(&mut stderr, &mut err_buf), if err_open => match read {
-                Some(n) => output.push(&err_buf[..n]),
-                None => err_open = false,
-            },
+            () = pipes.read_some() => {}
             _ = sleep_until(grace) => break,
         }
     }
     Ok(CommandOutcome {
         status,
-        output: String::from_utf8_lossy(&output.0).into_owned(),
+        output: String::from_utf8_lossy(&pipes.output.0).into_owned(),
     })
+}
+
+/// The command's standard output and error, read as they come into one `Tail`.
+struct Pipes {
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    out_buf: [u8; 4096],
+    err_buf: [u8; 4096],
+    out_open: bool,
+    err_open: bool,
+    output: Tail,
+}
+
+impl Pipes {
+    fn new(stdout: ChildStdout, stderr: ChildStderr) -> Pipes {
+        Pipes {
+            stdout,
+            stderr,
+            out_buf: [0; 4096],
+            err_buf: [0; 4096],
+            out_open: true,
+            err_open: true,
+            output: Tail(Vec::new()),
+        }
+    }
+
+    /// Whether either pipe may still give something.
+    fn open(&self) -> bool {
+        self.out_open || self.err_open
+    }
+
+    /// One chunk from whichever pipe has one first; a pipe at its end is closed.
+    /// Cancel-safe: a read that did not complete took nothing.
+    async fn read_some(&mut self) {
+        tokio::select! {
+            read = read_chunk(&mut self.stdout, &mut self.out_buf), if self.out_open => match read {
+                Some(n) => self.output.push(&self.out_buf[..n]),
+                None => self.out_open = false,
+            },
+            read = read_chunk(&mut self.stderr, &mut self.err_buf), if self.err_open => match read {
+                Some(n) => self.output.push(&self.err_buf[..n]),
+                None => self.err_open = false,
+            },
+            else => {}
+        }
+    }
 }
 
 /// SIGKILL to the process group the command leads (`runuser` forks: killing it

@@ -15,6 +15,7 @@ use actix::prelude::*;
 use tokio::time::Instant;
 
 use super::command::{self, describe_status, OUTPUT_TAIL_LINES};
+use super::conf_reload::{self, Patience, Reloaded};
 use super::readiness;
 use super::{InstanceState, PgSettings, PgSupervisor};
 use crate::error::Error;
@@ -25,8 +26,13 @@ use crate::notification_log::Notify;
 const MIN_WAIT: Duration = Duration::from_secs(5);
 /// How long a reload may take to be in effect. The postmaster re-reads its files
 /// within milliseconds of SIGHUP; when it does not, the files are invalid (it keeps
-/// the previous settings and logs why) and waiting longer would not help.
-const RELOAD_WAIT: Duration = Duration::from_secs(10);
+/// the previous settings and logs why) and waiting longer would not help. Each read
+/// is a fresh connection, which may fail for a moment: tried again.
+const RELOAD_PATIENCE: Patience = Patience {
+    within: Duration::from_secs(10),
+    poll_every: readiness::PROBE_INTERVAL,
+    retry_failed_reads: true,
+};
 
 /// What the agent can do to the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,11 +236,12 @@ async fn perform(action: Action, settings: &PgSettings, log: &slog::Logger) -> R
     let deadline = Instant::now() + settings.control_timeout;
     let Some(template) = &settings.pg_ctl else {
         if action == Action::Reload {
-            let before = readiness::conf_load_time(settings).await.ok();
-            readiness::reload_by_sql(settings)
-                .await
-                .map_err(Failure::plain)?;
-            return wait_after(action, settings, before.as_deref(), deadline).await;
+            let request = async {
+                readiness::reload_by_sql(settings)
+                    .await
+                    .map_err(Failure::plain)
+            };
+            return reload(settings, request).await;
         }
         return Err(Failure::plain(format!(
             "no control command is configured: set [administration] pg_ctl in the \
@@ -243,13 +250,21 @@ async fn perform(action: Action, settings: &PgSettings, log: &slog::Logger) -> R
     };
     let argv = command::command_line(template, action.as_str())
         .map_err(|e| Failure::plain(format!("[administration] pg_ctl: {e}")))?;
-    // Read before the command, to know when the new configuration is in effect.
-    let before = match action {
-        Action::Reload => readiness::conf_load_time(settings).await.ok(),
-        _ => None,
-    };
+    if action == Action::Reload {
+        return reload(settings, run_command(&argv, settings, log)).await;
+    }
+    run_command(&argv, settings, log).await?;
+    wait_after(action, settings, deadline).await
+}
+
+/// Runs the control command; fails with its exit status and the end of its output.
+async fn run_command(
+    argv: &[String],
+    settings: &PgSettings,
+    log: &slog::Logger,
+) -> Result<(), Failure> {
     slog::info!(log, "running the control command"; "command" => argv.join(" "));
-    let outcome = command::run(&argv, settings.control_timeout)
+    let outcome = command::run(argv, settings.control_timeout)
         .await
         .map_err(Failure::plain)?;
     let output = outcome.tail(OUTPUT_TAIL_LINES);
@@ -265,26 +280,41 @@ async fn perform(action: Action, settings: &PgSettings, log: &slog::Logger) -> R
         return Err(Failure { summary, output });
     }
     slog::debug!(log, "the control command succeeded"; "output" => output.join("\n"));
-    wait_after(action, settings, before.as_deref(), deadline).await
+    Ok(())
+}
+
+/// Reads the load time on fresh connections around `request` (the command or
+/// `pg_reload_conf()`), until the postmaster's has moved.
+async fn reload(
+    settings: &PgSettings,
+    request: impl std::future::Future<Output = Result<(), Failure>>,
+) -> Result<(), Failure> {
+    let read = || readiness::conf_load_time(settings);
+    match conf_reload::reload_and_wait(read, request, RELOAD_PATIENCE).await? {
+        Reloaded::InEffect => Ok(()),
+        // Without a load time from before, there is nothing to compare with.
+        Reloaded::Unknown(_) => Ok(()),
+        Reloaded::NotSeen(Some(why)) => {
+            Err(Failure::plain(format!("PostgreSQL did not reload: {why}")))
+        }
+        Reloaded::NotSeen(None) => Err(Failure::plain(
+            "PostgreSQL did not reload: its configuration load time did not change; are the \
+             configuration files valid? (the server log says)",
+        )),
+    }
 }
 
 /// Waits for the instance to be in the state the action promises.
 async fn wait_after(
     action: Action,
     settings: &PgSettings,
-    conf_loaded: Option<&str>,
     deadline: Instant,
 ) -> Result<(), Failure> {
-    let now = Instant::now();
-    let deadline = deadline.max(now + MIN_WAIT);
+    let deadline = deadline.max(Instant::now() + MIN_WAIT);
+    // A reload waits in `reload`; start and restart wait for connections.
     let waited = match action {
-        Action::Start | Action::Restart => readiness::wait_accepting(settings, deadline).await,
         Action::Stop => readiness::wait_refusing(settings, deadline).await,
-        // Without a load time from before, there is nothing to compare with.
-        Action::Reload => match conf_loaded {
-            Some(before) => readiness::wait_reloaded(settings, before, now + RELOAD_WAIT).await,
-            None => Ok(()),
-        },
+        _ => readiness::wait_accepting(settings, deadline).await,
     };
     waited.map_err(Failure::plain)
 }

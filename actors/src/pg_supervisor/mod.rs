@@ -12,9 +12,10 @@
 //!
 //! Files: `control` (the `Control` message and what an action does), `command`
 //! (running the pg_ctl template, no shell), `readiness` (waiting for the instance
-//! after a command).
+//! after a command), `conf_reload` (the reload and its wait, shared with pgconf).
 
 mod command;
+pub(crate) mod conf_reload;
 pub mod control;
 pub mod own_backends;
 mod readiness;

@@ -11,11 +11,10 @@ use tokio::time::{sleep, Instant};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
-use super::{describe_pg_error, PgSettings};
-use crate::pg_row::Column;
+use super::{conf_reload, describe_pg_error, PgSettings};
 
 /// Between two probes.
-const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+pub(super) const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A fresh connection; its connection task ends when the client is dropped.
 async fn connect(settings: &PgSettings) -> Result<Client, tokio_postgres::Error> {
@@ -79,55 +78,24 @@ pub async fn wait_refusing(settings: &PgSettings, deadline: Instant) -> Result<(
     }
 }
 
-/// When the postmaster last loaded its configuration, as PostgreSQL prints it. A
+/// When the postmaster last loaded its configuration, read on a fresh connection: a
 /// new backend inherits the postmaster's value.
 pub async fn conf_load_time(settings: &PgSettings) -> Result<String, String> {
     let client = connect(settings).await.map_err(|e| describe_pg_error(&e))?;
-    let row = client
-        .query_one(include_str!("../../sql/conf_load_time.sql"), &[])
+    conf_reload::load_time(&client)
         .await
-        .map_err(|e| describe_pg_error(&e))?;
-    row.col(0).map_err(|e| e.to_string())
+        .map_err(|e| e.describe())
 }
 
-/// `pg_reload_conf()`: signals the postmaster to re-read its configuration.
+/// `pg_reload_conf()` on a fresh connection: signals the postmaster to re-read its
+/// configuration.
 pub async fn reload_by_sql(settings: &PgSettings) -> Result<(), String> {
     let client = connect(settings)
         .await
         .map_err(|e| format!("PostgreSQL is unreachable: {}", describe_pg_error(&e)))?;
-    let row = client
-        .query_one(include_str!("../../sql/reload_conf.sql"), &[])
-        .await
-        .map_err(|e| describe_pg_error(&e))?;
-    if row.col::<_, bool>(0).map_err(|e| e.to_string())? {
-        Ok(())
-    } else {
-        Err("pg_reload_conf() could not signal the postmaster".to_string())
-    }
-}
-
-/// Until the configuration load time differs from `before`, or `deadline`. The
-/// postmaster handles SIGHUP asynchronously: without this, "reload ok" could be
-/// answered before a changed setting is in effect.
-pub async fn wait_reloaded(
-    settings: &PgSettings,
-    before: &str,
-    deadline: Instant,
-) -> Result<(), String> {
-    loop {
-        let last = conf_load_time(settings).await;
-        if last.as_deref().is_ok_and(|now| now != before) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            let why = match last {
-                Ok(_) => "its configuration load time did not change; are the \
-                          configuration files valid? (the server log says)"
-                    .to_string(),
-                Err(e) => e,
-            };
-            return Err(format!("PostgreSQL did not reload: {why}"));
-        }
-        sleep(PROBE_INTERVAL).await;
+    match conf_reload::signal(&client).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("pg_reload_conf() could not signal the postmaster".to_string()),
+        Err(e) => Err(e.describe()),
     }
 }

@@ -11,6 +11,7 @@
 //! name. This actor must not build SQL itself: statements come from `quote`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -168,31 +169,13 @@ impl Handler<ChangeSettings> for PgConf {
     type Result = AtomicResponse<Self, Result<Vec<Change>, Error>>;
 
     fn handle(&mut self, msg: ChangeSettings, _: &mut Self::Context) -> Self::Result {
-        let (pg, notifications, log) = (
-            self.pg.clone(),
-            self.notifications.clone(),
-            self.log.clone(),
-        );
-        AtomicResponse::new(Box::pin(
-            async move {
-                let secret = msg.items.iter().any(|i| secret::is_secret(&i.name));
-                let changes = change(&pg, &msg.items, &log)
-                    .await
-                    .inspect_err(|err| refused(&log, &msg.username, err, secret))?;
-                for c in &changes {
-                    let restart = if c.restart { " (restart needed)" } else { "" };
-                    let message = format!(
-                        "Setting {} changed from '{}' to '{}'{restart}",
-                        c.name,
-                        secret::shown(&c.name, &c.previous_setting),
-                        secret::shown(&c.name, &c.setting)
-                    );
-                    notify(&notifications, &log, &msg.username, message).await;
-                }
-                Ok(changes)
-            }
-            .into_actor(self),
-        ))
+        let (pg, log) = (self.pg.clone(), self.log.clone());
+        let secret = msg.items.iter().any(|i| secret::is_secret(&i.name));
+        let items = msg.items;
+        let work = async move { change(&pg, &items, &log).await };
+        self.audited(msg.username, secret, work, |changes: &Vec<Change>| {
+            changes.iter().map(|c| c.message("changed")).collect()
+        })
     }
 }
 
@@ -200,29 +183,58 @@ impl Handler<ResetSetting> for PgConf {
     type Result = AtomicResponse<Self, Result<Change, Error>>;
 
     fn handle(&mut self, msg: ResetSetting, _: &mut Self::Context) -> Self::Result {
-        let (pg, notifications, log) = (
-            self.pg.clone(),
-            self.notifications.clone(),
-            self.log.clone(),
-        );
+        let (pg, log) = (self.pg.clone(), self.log.clone());
+        let secret = secret::is_secret(&msg.name);
+        let name = msg.name;
+        let work = async move { reset(&pg, &name, &log).await };
+        self.audited(msg.username, secret, work, |c: &Change| {
+            vec![c.message("reset (removed from postgresql.auto.conf)")]
+        })
+    }
+}
+
+impl PgConf {
+    /// Runs a change request for `username`, one at a time in the actor; a refusal is
+    /// logged (its reason withheld when `secret`), what was done goes to the audit
+    /// trail, one message each.
+    fn audited<T: 'static>(
+        &self,
+        username: String,
+        secret: bool,
+        work: impl Future<Output = Result<T, Error>> + 'static,
+        messages: impl FnOnce(&T) -> Vec<String> + 'static,
+    ) -> AtomicResponse<Self, Result<T, Error>> {
+        let (notifications, log) = (self.notifications.clone(), self.log.clone());
         AtomicResponse::new(Box::pin(
             async move {
-                let secret = secret::is_secret(&msg.name);
-                let c = reset(&pg, &msg.name, &log)
+                let done = work
                     .await
-                    .inspect_err(|err| refused(&log, &msg.username, err, secret))?;
-                let restart = if c.restart { " (restart needed)" } else { "" };
-                let message = format!(
-                    "Setting {} reset (removed from postgresql.auto.conf) from '{}' to '{}'{restart}",
-                    c.name,
-                    secret::shown(&c.name, &c.previous_setting),
-                    secret::shown(&c.name, &c.setting)
-                );
-                notify(&notifications, &log, &msg.username, message).await;
-                Ok(c)
+                    .inspect_err(|err| refused(&log, &username, err, secret))?;
+                for message in messages(&done) {
+                    notify(&notifications, &log, &username, message).await;
+                }
+                Ok(done)
             }
             .into_actor(self),
         ))
+    }
+}
+
+impl Change {
+    /// The audit trail's line: "Setting <name> <what> from '<previous>' to '<new>'",
+    /// secrets masked, and whether a restart is needed.
+    fn message(&self, what: &str) -> String {
+        let restart = if self.restart {
+            " (restart needed)"
+        } else {
+            ""
+        };
+        format!(
+            "Setting {} {what} from '{}' to '{}'{restart}",
+            self.name,
+            secret::shown(&self.name, &self.previous_setting),
+            secret::shown(&self.name, &self.setting)
+        )
     }
 }
 

@@ -5,7 +5,7 @@
 //! `PgConf` actor decides the order. The JSON shape of a setting row lives here too.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -15,6 +15,7 @@ use tokio_postgres::{Client, Row};
 use super::value::Definition;
 use crate::error::Error;
 use crate::pg_row::Column;
+use crate::pg_supervisor::conf_reload::{self, Patience, Reloaded, SqlFailure};
 use crate::pg_supervisor::describe_pg_error;
 
 /// One row of `pg_settings`, with what the API adds.
@@ -189,17 +190,21 @@ fn query_error(context: &str, err: &tokio_postgres::Error) -> Error {
 
 /// Every setting, sorted by category and name.
 pub async fn settings(client: &Client) -> Result<Vec<Setting>, Error> {
-    let rows = match client
-        .query(include_str!("../../sql/pgconf/settings.sql"), &[])
-        .await
-    {
+    // One select list, after the lines of the files or, without the right to read
+    // them, after none.
+    const WITH_FILES: &str = concat!(
+        include_str!("../../sql/pgconf/file_settings.sql"),
+        include_str!("../../sql/pgconf/settings.sql"),
+    );
+    const WITHOUT_FILES: &str = concat!(
+        include_str!("../../sql/pgconf/no_file_settings.sql"),
+        include_str!("../../sql/pgconf/settings.sql"),
+    );
+    let rows = match client.query(WITH_FILES, &[]).await {
         Ok(rows) => rows,
         // Not allowed to read pg_file_settings: go without the values as written.
         Err(err) if err.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => client
-            .query(
-                include_str!("../../sql/pgconf/settings_without_files.sql"),
-                &[],
-            )
+            .query(WITHOUT_FILES, &[])
             .await
             .map_err(|e| query_error("read pg_settings", &e))?,
         Err(err) => return Err(query_error("read pg_settings and pg_file_settings", &err)),
@@ -279,28 +284,35 @@ pub async fn alter_system(client: &Client, name: &str, statement: &str) -> Resul
 /// this one then see the new values. Answers false if that took longer than
 /// `patience` (the reload itself was asked for).
 pub async fn reload(client: &Client, patience: Duration) -> Result<bool, Error> {
-    let load_time = || async {
-        client
-            .query_one(include_str!("../../sql/pgconf/conf_load_time.sql"), &[])
-            .await
-            .map_err(|e| query_error("read pg_conf_load_time()", &e))
-            .and_then(|row| row.col::<_, String>(0))
+    // Each statement lets the session process the pending reload signal; a failed
+    // read on this session will not recover, so it ends the wait.
+    let patience = Patience {
+        within: patience,
+        poll_every: Duration::from_millis(10),
+        retry_failed_reads: false,
     };
-    let before = load_time().await?;
-    client
-        .query_one(include_str!("../../sql/pgconf/reload.sql"), &[])
-        .await
-        .map_err(|e| query_error("pg_reload_conf()", &e))?;
-    let deadline = Instant::now() + patience;
-    loop {
-        // Each statement lets the session process the pending reload signal.
-        if load_time().await? != before {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let read = || async {
+        conf_reload::load_time(client)
+            .await
+            .map_err(|e| sql_error("read pg_conf_load_time()", e))
+    };
+    let request = async {
+        conf_reload::signal(client)
+            .await
+            .map(|_| ())
+            .map_err(|e| sql_error("pg_reload_conf()", e))
+    };
+    match conf_reload::reload_and_wait(read, request, patience).await? {
+        Reloaded::InEffect => Ok(true),
+        Reloaded::NotSeen(None) => Ok(false),
+        Reloaded::Unknown(err) | Reloaded::NotSeen(Some(err)) => Err(err),
+    }
+}
+
+fn sql_error(context: &str, failure: SqlFailure) -> Error {
+    match failure {
+        SqlFailure::Pg(err) => query_error(context, &err),
+        SqlFailure::Answer(err) => err,
     }
 }
 

@@ -1,2 +1,0 @@
--- Asks the postmaster to read the configuration files again.
-SELECT pg_reload_conf()
