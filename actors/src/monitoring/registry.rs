@@ -91,6 +91,28 @@ macro_rules! sql {
             text: include_str!(concat!("../../sql/monitoring/", $file)),
         }
     };
+    // The file ends a query that SQL shared with other code begins (`sql/`).
+    ($since:expr, $file:literal, after $shared:literal) => {
+        Variant {
+            since: $since,
+            file: $file,
+            text: concat!(
+                include_str!(concat!("../../sql/", $shared)),
+                include_str!(concat!("../../sql/monitoring/", $file))
+            ),
+        }
+    };
+    // The file begins a query that SQL shared by the variants ends (`sql/`).
+    ($since:expr, $file:literal, before $shared:literal) => {
+        Variant {
+            since: $since,
+            file: $file,
+            text: concat!(
+                include_str!(concat!("../../sql/monitoring/", $file)),
+                include_str!(concat!("../../sql/", $shared))
+            ),
+        }
+    };
 }
 
 /// The variants of a probe with one SQL file, for any server.
@@ -225,8 +247,12 @@ pub static PROBES: &[Probe] = &[
         // pg_ls_waldir() came with PostgreSQL 10, pg_ls_archive_statusdir() with 12.
         min_version: 100000,
         sql: &[
-            sql!(0, "wal_files.sql"),
-            sql!(120000, "wal_files.120000.sql"),
+            sql!(0, "wal_files.sql", before "monitoring/support/wal_files.sql"),
+            sql!(
+                120000,
+                "wal_files.120000.sql",
+                before "monitoring/support/wal_files.sql"
+            ),
         ],
         delta: Some(Delta {
             key: &[],
@@ -264,8 +290,14 @@ pub static PROBES: &[Probe] = &[
         delta: None,
         default_on: true,
     },
-    expensive_per_database("heap_bloat", sql_list!["heap_bloat.sql"]),
-    expensive_per_database("btree_bloat", sql_list!["btree_bloat.sql"]),
+    expensive_per_database(
+        "heap_bloat",
+        &[sql!(0, "heap_bloat.sql", after "bloat/heap.sql")],
+    ),
+    expensive_per_database(
+        "btree_bloat",
+        &[sql!(0, "btree_bloat.sql", after "bloat/btree.sql")],
+    ),
 ];
 
 /// blocks: the share of block requests served from shared buffers over the
