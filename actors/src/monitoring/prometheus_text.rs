@@ -185,6 +185,21 @@ impl Families {
         self.add(name, Kind::Gauge, help, &[], value);
     }
 
+    /// A gauge family of dashboard percentages as ratios, `label` telling its
+    /// samples apart.
+    fn ratios(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        label: &str,
+        percents: &[(&str, f64)],
+    ) {
+        for (value, percent) in percents {
+            let labels = [(label, value.to_string())];
+            self.add(name, Kind::Gauge, help, &labels, ratio(*percent));
+        }
+    }
+
     fn render(&self) -> String {
         let mut out = String::new();
         for f in self.list.iter().filter(|f| !f.samples.is_empty()) {
@@ -269,21 +284,19 @@ fn add_dashboard(families: &mut Families, sample: &Sample) {
     const CPU_RATIO: &str =
         "Share of the host's CPU time spent in each mode over the last dashboard interval (0 to 1).";
     let cpu = &host.cpu;
-    for (mode, percent) in [
+    let cpu_modes = [
         ("user", cpu.user),
         ("system", cpu.system),
         ("idle", cpu.idle),
         ("iowait", cpu.iowait),
         ("steal", cpu.steal),
-    ] {
-        families.add(
-            "temboard_dashboard_cpu_ratio",
-            Kind::Gauge,
-            CPU_RATIO,
-            &[("mode", mode.to_string())],
-            ratio(percent),
-        );
-    }
+    ];
+    families.ratios(
+        "temboard_dashboard_cpu_ratio",
+        CPU_RATIO,
+        "mode",
+        &cpu_modes,
+    );
     families.gauge(
         "temboard_dashboard_cpus",
         "CPUs of the host.",
@@ -301,19 +314,17 @@ fn add_dashboard(families: &mut Families, sample: &Sample) {
         Num::UInt(memory.total.saturating_mul(1024)),
     );
     const MEMORY_RATIO: &str = "Share of the host's memory by use at the last dashboard sample (0 to 1): active (neither free nor page cache), cached, free.";
-    for (kind, percent) in [
+    let memory_kinds = [
         ("active", memory.active),
         ("cached", memory.cached),
         ("free", memory.free),
-    ] {
-        families.add(
-            "temboard_dashboard_memory_ratio",
-            Kind::Gauge,
-            MEMORY_RATIO,
-            &[("kind", kind.to_string())],
-            ratio(percent),
-        );
-    }
+    ];
+    families.ratios(
+        "temboard_dashboard_memory_ratio",
+        MEMORY_RATIO,
+        "kind",
+        &memory_kinds,
+    );
     let pg = &sample.pg;
     if let Some(active) = pg.active_backends {
         families.gauge(

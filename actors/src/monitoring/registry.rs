@@ -552,6 +552,27 @@ mod tests {
             .unwrap()
             .sql_for(100023)
             .is_none());
+        // Both variants end with the same body, which reads what they list.
+        let body = include_str!("../../sql/monitoring/support/wal_files.sql");
+        for (version, listing) in [
+            (110022, "pg_ls_dir("),
+            (150018, "pg_ls_archive_statusdir()"),
+        ] {
+            let text = wal_files.sql_for(version).unwrap().text;
+            assert!(text.contains(listing) && text.ends_with(body), "{version}");
+        }
+    }
+
+    #[test]
+    fn bloat_probes_aggregate_the_estimates_the_maintenance_pages_use() {
+        for (name, estimate) in [
+            ("heap_bloat", include_str!("../../sql/bloat/heap.sql")),
+            ("btree_bloat", include_str!("../../sql/bloat/btree.sql")),
+        ] {
+            let text = find(name).unwrap().sql[0].text;
+            assert!(text.starts_with(estimate), "{name}");
+            assert!(text[estimate.len()..].contains("FROM estimate"), "{name}");
+        }
     }
 
     #[test]
