@@ -185,6 +185,15 @@ impl Families {
         self.add(name, Kind::Gauge, help, &[], value);
     }
 
+    /// Families of one unlabelled sample each; a missing value adds nothing.
+    fn singles(&mut self, families: &[(Kind, &'static str, &'static str, Option<Num>)]) {
+        for &(kind, name, help, value) in families {
+            if let Some(value) = value {
+                self.add(name, kind, help, &[], value);
+            }
+        }
+    }
+
     /// A gauge family of dashboard percentages as ratios, `label` telling its
     /// samples apart.
     fn ratios(
@@ -284,99 +293,54 @@ fn add_dashboard(families: &mut Families, sample: &Sample) {
     const CPU_RATIO: &str =
         "Share of the host's CPU time spent in each mode over the last dashboard interval (0 to 1).";
     let cpu = &host.cpu;
-    let cpu_modes = [
-        ("user", cpu.user),
-        ("system", cpu.system),
-        ("idle", cpu.idle),
-        ("iowait", cpu.iowait),
-        ("steal", cpu.steal),
-    ];
-    families.ratios(
-        "temboard_dashboard_cpu_ratio",
-        CPU_RATIO,
-        "mode",
-        &cpu_modes,
-    );
-    families.gauge(
-        "temboard_dashboard_cpus",
-        "CPUs of the host.",
-        Num::UInt(host.n_cpu as u64),
-    );
-    families.gauge(
-        "temboard_dashboard_load1",
-        "Load average of the host over 1 minute, at the last dashboard sample.",
-        Num::Float(host.loadaverage),
-    );
+    #[rustfmt::skip]
+    families.ratios("temboard_dashboard_cpu_ratio", CPU_RATIO, "mode", &[
+        ("user", cpu.user), ("system", cpu.system), ("idle", cpu.idle),
+        ("iowait", cpu.iowait), ("steal", cpu.steal),
+    ]);
     let memory = &host.memory;
-    families.gauge(
-        "temboard_dashboard_memory_total_bytes",
-        "Physical memory of the host (MemTotal), in bytes.",
-        Num::UInt(memory.total.saturating_mul(1024)),
-    );
+    #[rustfmt::skip]
+    families.singles(&[
+        (Kind::Gauge, "temboard_dashboard_cpus", "CPUs of the host.",
+            Some(Num::UInt(host.n_cpu as u64))),
+        (Kind::Gauge, "temboard_dashboard_load1",
+            "Load average of the host over 1 minute, at the last dashboard sample.",
+            Some(Num::Float(host.loadaverage))),
+        (Kind::Gauge, "temboard_dashboard_memory_total_bytes",
+            "Physical memory of the host (MemTotal), in bytes.",
+            Some(Num::UInt(memory.total.saturating_mul(1024)))),
+    ]);
     const MEMORY_RATIO: &str = "Share of the host's memory by use at the last dashboard sample (0 to 1): active (neither free nor page cache), cached, free.";
-    let memory_kinds = [
-        ("active", memory.active),
-        ("cached", memory.cached),
-        ("free", memory.free),
-    ];
-    families.ratios(
-        "temboard_dashboard_memory_ratio",
-        MEMORY_RATIO,
-        "kind",
-        &memory_kinds,
-    );
+    #[rustfmt::skip]
+    families.ratios("temboard_dashboard_memory_ratio", MEMORY_RATIO, "kind", &[
+        ("active", memory.active), ("cached", memory.cached), ("free", memory.free),
+    ]);
+    // Without PostgreSQL, the sample has none of these.
     let pg = &sample.pg;
-    if let Some(active) = pg.active_backends {
-        families.gauge(
-            "temboard_dashboard_active_backends",
+    let db = pg.databases.as_ref();
+    #[rustfmt::skip]
+    families.singles(&[
+        (Kind::Gauge, "temboard_dashboard_active_backends",
             "Backends running a query at the last dashboard sample.",
-            Num::Int(active.nb),
-        );
-    }
-    if let Some(max) = pg.max_connections {
-        families.gauge(
-            "temboard_dashboard_max_connections",
+            pg.active_backends.map(|active| Num::Int(active.nb))),
+        (Kind::Gauge, "temboard_dashboard_max_connections",
             "The max_connections setting of the instance.",
-            Num::Int(i64::from(max)),
-        );
-    }
-    if let Some(hit) = pg.hitratio {
-        families.gauge(
-            "temboard_dashboard_hit_ratio",
+            pg.max_connections.map(|max| Num::Int(i64::from(max)))),
+        (Kind::Gauge, "temboard_dashboard_hit_ratio",
             "Share of block reads of the instance found in shared buffers, at the last dashboard sample (0 to 1).",
-            ratio(hit),
-        );
-    }
-    if let Some(buffers) = pg.buffers {
-        families.add(
-            "temboard_dashboard_buffers_alloc_total",
-            Kind::Counter,
+            pg.hitratio.map(ratio)),
+        (Kind::Counter, "temboard_dashboard_buffers_alloc_total",
             "Buffers allocated in shared buffers since the statistics reset (pg_stat_bgwriter.buffers_alloc), at the last dashboard sample.",
-            &[],
-            Num::Int(buffers.nb),
-        );
-    }
-    if let Some(db) = &pg.databases {
-        families.gauge(
-            "temboard_dashboard_databases",
-            "Databases of the instance.",
-            Num::Int(db.databases),
-        );
-        families.add(
-            "temboard_dashboard_commits_total",
-            Kind::Counter,
+            pg.buffers.map(|buffers| Num::Int(buffers.nb))),
+        (Kind::Gauge, "temboard_dashboard_databases", "Databases of the instance.",
+            db.map(|db| Num::Int(db.databases))),
+        (Kind::Counter, "temboard_dashboard_commits_total",
             "Transactions committed in all databases since the statistics reset, at the last dashboard sample.",
-            &[],
-            Num::Int(db.total_commit),
-        );
-        families.add(
-            "temboard_dashboard_rollbacks_total",
-            Kind::Counter,
+            db.map(|db| Num::Int(db.total_commit))),
+        (Kind::Counter, "temboard_dashboard_rollbacks_total",
             "Transactions rolled back in all databases since the statistics reset, at the last dashboard sample.",
-            &[],
-            Num::Int(db.total_rollback),
-        );
-    }
+            db.map(|db| Num::Int(db.total_rollback))),
+    ]);
 }
 
 /// The exposition of the latest collector run (if one finished) and the latest
