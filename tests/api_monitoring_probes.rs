@@ -14,7 +14,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use actors::monitoring::registry::{Level, OnDemand, PROBES};
+use actors::monitoring::registry::{find, Level, OnDemand, PROBES};
 use common::*;
 use serde_json::Value;
 
@@ -813,10 +813,7 @@ fn wal_files_reports_the_segments_and_the_wal_written_between_two_calls() {
     });
     assert_eq!(int(row, "archive_ready"), 0, "archiving is off: {row}");
     // The variant for PostgreSQL 10 and 11 (pg_ls_dir on archive_status) runs too.
-    let old = pg.psql(
-        "postgres",
-        include_str!("../actors/sql/monitoring/wal_files.sql"),
-    );
+    let old = pg.psql("postgres", find("wal_files").unwrap().sql[0].text);
     assert_eq!(old.split('|').count(), 5, "{old}");
 }
 
@@ -850,16 +847,9 @@ fn bloat_probes_estimate_each_database_from_its_statistics() {
          DELETE FROM t WHERE id % 2 = 0; ANALYZE t",
     );
     let agent = agent(pg, "*");
-    for (name, sql) in [
-        (
-            "heap_bloat",
-            include_str!("../actors/sql/monitoring/heap_bloat.sql"),
-        ),
-        (
-            "btree_bloat",
-            include_str!("../actors/sql/monitoring/btree_bloat.sql"),
-        ),
-    ] {
+    for name in ["heap_bloat", "btree_bloat"] {
+        // The probe's whole SQL: the shared estimate and the probe's aggregate.
+        let sql = find(name).unwrap().sql[0].text;
         let rows = probe(&agent, name);
         assert_shape(pg, name, &rows);
         // One row per database that accepts connections.

@@ -1,6 +1,6 @@
 //! `GET /metrics`: the latest monitoring collector run and the latest dashboard
 //! sample in the Prometheus text exposition format (rendered by
-//! `actors::monitoring::openmetrics`), served when the monitoring plugin is
+//! `actors::monitoring::prometheus_text`), served when the monitoring plugin is
 //! enabled. Both are read from memory: a scrape never queries PostgreSQL. Before
 //! the first run or sample, only what exists is answered, never an error.
 //!
@@ -22,7 +22,7 @@ use super::AppState;
 use actix_web::http::StatusCode;
 use actors::dashboard::dashboard_history::GetLastSample;
 use actors::monitoring::collector::GetLatestRun;
-use actors::monitoring::openmetrics;
+use actors::monitoring::prometheus_text;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/metrics").route(web::get().to(metrics)));
@@ -97,9 +97,9 @@ async fn metrics(_: Scraper, state: web::Data<AppState>) -> Result<HttpResponse,
     )
     .await;
     let (run, sample) = (run?, sample?);
-    let body = openmetrics::render(chrono::Utc::now(), run.as_deref(), sample.as_deref());
+    let body = prometheus_text::render(chrono::Utc::now(), run.as_deref(), sample.as_deref());
     Ok(HttpResponse::Ok()
-        .content_type(openmetrics::CONTENT_TYPE)
+        .content_type(prometheus_text::CONTENT_TYPE)
         .body(body))
 }
 

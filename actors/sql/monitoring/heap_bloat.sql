@@ -1,64 +1,10 @@
--- Estimated bloat of the database's tables, in percent of their size (heap and
--- TOAST pages), from the planner statistics only (no scan): the pages the live
--- rows would need at each table's fillfactor, from pg_stats widths and null
--- fractions, against the pages the tables have. The logic of the maintenance
--- plugin's table_bloat.sql (ioguide's pgsql-bloat-estimation) over every table
--- and materialized view of the database, system catalogs included, other
--- sessions' temporary tables excluded. Tables without statistics (never
--- analyzed, or a column without pg_stats row) and tables with a `name` column
--- (whose width the statistics get wrong) are skipped; NULL when none is left.
--- Runs in each selected database (the runner adds dbname).
+-- Estimated bloat of the database's tables and materialized views, in percent of
+-- their size (heap and TOAST pages): bloat/heap.sql, which this follows, over
+-- every table of the database, system catalogs included, other sessions'
+-- temporary tables excluded. Tables whose estimate is not trusted (no
+-- statistics, a `name` column) are skipped; NULL when none is left. Runs in each
+-- selected database (the runner adds dbname).
 SELECT (100 * sum(bloat_bytes) / NULLIF(sum(table_bytes), 0))::float8 AS ratio
-FROM (
-  SELECT GREATEST(tblpages - est_tblpages_ff, 0) * bs AS bloat_bytes,
-         tblpages * bs AS table_bytes
-  FROM (
-    SELECT ceil(reltuples / ((bs - page_hdr) * fillfactor / (tpl_size * 100)))
-             + ceil(toasttuples / 4) AS est_tblpages_ff,
-           tblpages, bs, is_na
-    FROM (
-      SELECT (4 + tpl_hdr_size + tpl_data_size + (2 * ma)
-                - CASE WHEN tpl_hdr_size % ma = 0 THEN ma ELSE tpl_hdr_size % ma END
-                - CASE WHEN ceil(tpl_data_size)::int % ma = 0 THEN ma
-                       ELSE ceil(tpl_data_size)::int % ma END
-             ) AS tpl_size,
-             (heappages + toastpages) AS tblpages,
-             reltuples, toasttuples, bs, page_hdr, fillfactor, is_na
-      FROM (
-        SELECT GREATEST(tbl.reltuples, 0) AS reltuples,
-               tbl.relpages AS heappages,
-               COALESCE(toast.relpages, 0) AS toastpages,
-               GREATEST(COALESCE(toast.reltuples, 0), 0) AS toasttuples,
-               COALESCE(substring(pg_catalog.array_to_string(tbl.reloptions, ' ')
-                                  FROM 'fillfactor=([0-9]+)')::smallint, 100) AS fillfactor,
-               pg_catalog.current_setting('block_size')::numeric AS bs,
-               CASE WHEN pg_catalog.version() ~ 'mingw32|64-bit|x86_64|ppc64|ia64|amd64|aarch64'
-                    THEN 8 ELSE 4 END AS ma,
-               24 AS page_hdr,
-               23 + CASE WHEN max(COALESCE(s.null_frac, 0)) > 0
-                         THEN (7 + count(s.attname)) / 8
-                         ELSE 0::int END AS tpl_hdr_size,
-               sum((1 - COALESCE(s.null_frac, 0)) * COALESCE(s.avg_width, 0)) AS tpl_data_size,
-               bool_or(att.atttypid = 'pg_catalog.name'::regtype)
-                 OR count(att.attname) <> count(s.attname)
-                 OR tbl.reltuples < 0 AS is_na
-        FROM pg_catalog.pg_class AS tbl
-        JOIN pg_catalog.pg_namespace AS ns ON ns.oid = tbl.relnamespace
-        JOIN pg_catalog.pg_attribute AS att ON att.attrelid = tbl.oid
-        LEFT JOIN pg_catalog.pg_stats AS s
-               ON s.schemaname = ns.nspname
-              AND s.tablename = tbl.relname
-              AND s.inherited = false
-              AND s.attname = att.attname
-        LEFT JOIN pg_catalog.pg_class AS toast ON toast.oid = tbl.reltoastrelid
-        WHERE NOT att.attisdropped
-          AND att.attnum > 0
-          AND tbl.relkind IN ('r', 'm')
-          AND tbl.relpersistence <> 't'
-        GROUP BY tbl.oid, tbl.reltuples, tbl.relpages, toast.relpages, toast.reltuples,
-                 tbl.reloptions
-      ) AS s
-    ) AS s2
-  ) AS s3
-  WHERE NOT is_na
-) AS tables;
+FROM estimate
+WHERE relpersistence <> 't'
+  AND NOT is_na;

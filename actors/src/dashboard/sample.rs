@@ -230,11 +230,12 @@ pub enum Measurement {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn host() -> HostPart {
+    /// A host part as the spec's example has it (also the renderer's fixture).
+    pub(crate) fn host() -> HostPart {
         HostPart {
             hostname: "neptune".to_string(),
             os_version: "Linux 6.1.0".to_string(),

@@ -310,14 +310,20 @@ async fn bloat(client: &Client, db: &str, oids: &[i64]) -> Result<Bloat, Error> 
     let oids = oids.to_vec();
     let tables = client
         .query(
-            include_str!("../../sql/maintenance/table_bloat.sql"),
+            concat!(
+                include_str!("../../sql/bloat/heap.sql"),
+                include_str!("../../sql/maintenance/table_bloat.sql")
+            ),
             &[&oids],
         )
         .await
         .map_err(query_error("estimate table bloat", db))?;
     let indexes = client
         .query(
-            include_str!("../../sql/maintenance/index_bloat.sql"),
+            concat!(
+                include_str!("../../sql/bloat/btree.sql"),
+                include_str!("../../sql/maintenance/index_bloat.sql")
+            ),
             &[&oids],
         )
         .await

@@ -1,13 +1,15 @@
 //! The monitoring plugin: probes as data (`registry` + `sql/monitoring/`), how
 //! they run (`runner`, `host_probes`), counters as deltas (`delta`), the periodic
-//! Collector actor, the durable MetricHistory actor, and the 7.x history record
-//! (`record`). Nothing here knows HTTP.
+//! Collector actor, the durable MetricHistory actor, the 7.x history record
+//! (`record`), and the `/metrics` text (`prometheus_text`, from each probe's
+//! `export` lines). Nothing here knows HTTP.
 
 pub mod collector;
 pub mod delta;
+pub mod export;
 pub mod host_probes;
 pub mod metric_history;
-pub mod openmetrics;
+pub mod prometheus_text;
 pub mod record;
 pub mod registry;
 pub mod row;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value};
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{FromSql, Type};
 
 use crate::error::Error;
 
@@ -38,38 +38,22 @@ pub fn from_pg(row: &tokio_postgres::Row) -> Result<Row, Error> {
     let mut out = Row::new();
     for (i, column) in row.columns().iter().enumerate() {
         let ty = column.type_();
-        let bad =
-            |e: tokio_postgres::Error| Error::query(format!("read column {}", column.name()), e);
         let value = if *ty == Type::BOOL {
-            row.try_get::<_, Option<bool>>(i)
-                .map_err(bad)?
-                .map(Value::Bool)
+            column_of::<bool>(row, i)?.map(Value::Bool)
         } else if *ty == Type::INT2 {
-            row.try_get::<_, Option<i16>>(i)
-                .map_err(bad)?
-                .map(Value::from)
+            column_of::<i16>(row, i)?.map(Value::from)
         } else if *ty == Type::INT4 {
-            row.try_get::<_, Option<i32>>(i)
-                .map_err(bad)?
-                .map(Value::from)
+            column_of::<i32>(row, i)?.map(Value::from)
         } else if *ty == Type::INT8 {
-            row.try_get::<_, Option<i64>>(i)
-                .map_err(bad)?
-                .map(Value::from)
+            column_of::<i64>(row, i)?.map(Value::from)
         } else if *ty == Type::OID {
-            row.try_get::<_, Option<u32>>(i)
-                .map_err(bad)?
-                .map(Value::from)
+            column_of::<u32>(row, i)?.map(Value::from)
         } else if *ty == Type::FLOAT4 {
-            row.try_get::<_, Option<f32>>(i)
-                .map_err(bad)?
-                .map(|f| float(f as f64))
+            column_of::<f32>(row, i)?.map(|f| float(f as f64))
         } else if *ty == Type::FLOAT8 {
-            row.try_get::<_, Option<f64>>(i).map_err(bad)?.map(float)
+            column_of::<f64>(row, i)?.map(float)
         } else if [Type::TEXT, Type::NAME, Type::VARCHAR, Type::BPCHAR].contains(ty) {
-            row.try_get::<_, Option<String>>(i)
-                .map_err(bad)?
-                .map(Value::String)
+            column_of::<String>(row, i)?.map(Value::String)
         } else {
             return Err(Error::query(
                 format!("read column {}", column.name()),
@@ -79,6 +63,15 @@ pub fn from_pg(row: &tokio_postgres::Row) -> Result<Row, Error> {
         out.insert(column.name().to_string(), value.unwrap_or(Value::Null));
     }
     Ok(out)
+}
+
+/// Column `i` of a row as a `T` (None for NULL), the error naming the column.
+fn column_of<'a, T: FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    i: usize,
+) -> Result<Option<T>, Error> {
+    row.try_get(i)
+        .map_err(|e| Error::query(format!("read column {}", row.columns()[i].name()), e))
 }
 
 /// A float as JSON; NaN and infinities (which JSON cannot carry) become null.
