@@ -386,7 +386,13 @@ impl Temboard {
             login_lockout_failures: s.int(S, "login_lockout_failures", 20, 1, MAX_COUNT)?,
             login_lockout_window: s.int(S, "login_lockout_window", 600, 1, MAX_SECONDS)?,
             notifications_max: s.int(S, "notifications_max", 1000, 1, MAX_COUNT)?,
-            notifications_max_refusals: s.int(S, "notifications_max_refusals", 1000, 1, MAX_COUNT)?,
+            notifications_max_refusals: s.int(
+                S,
+                "notifications_max_refusals",
+                1000,
+                1,
+                MAX_COUNT,
+            )?,
         })
     }
 }

@@ -329,7 +329,10 @@ mod tests {
             .unwrap()
             .record("bob", "Login", at("2026-01-01T00:00:00"))
             .unwrap();
-        let rows = NotificationLog::open(&store, caps(10, 10)).unwrap().list(10).unwrap();
+        let rows = NotificationLog::open(&store, caps(10, 10))
+            .unwrap()
+            .list(10)
+            .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].username, "bob");
     }
@@ -341,8 +344,11 @@ mod tests {
         let mut log = NotificationLog::open(&store, caps(10, 10)).unwrap();
         for second in 0..5 {
             let when = at(&format!("2026-01-01T10:00:{second:02}"));
-            log.record_refusal(&NotifyRefusal::failed_login("mallory", ip("192.0.2.1")), when)
-                .unwrap();
+            log.record_refusal(
+                &NotifyRefusal::failed_login("mallory", ip("192.0.2.1")),
+                when,
+            )
+            .unwrap();
         }
         // Another address, another kind, the next minute: rows of their own.
         let next = at("2026-01-01T10:01:00");
@@ -368,7 +374,11 @@ mod tests {
                     "mallory",
                     "Failed login from 192.0.2.1 (2 attempts this minute)"
                 ),
-                ("2026-01-01T10:01:00", "key", "Wrong agent key from 192.0.2.1"),
+                (
+                    "2026-01-01T10:01:00",
+                    "key",
+                    "Wrong agent key from 192.0.2.1"
+                ),
                 ("2026-01-01T10:01:00", "eve", "Failed login from 192.0.2.2"),
                 (
                     "2026-01-01T10:00:00",
@@ -389,8 +399,11 @@ mod tests {
             log.record_refusal(&NotifyRefusal::failed_login("x", ip(client)), when)
                 .unwrap();
         }
-        log.record_refusal(&NotifyRefusal::failed_login("x", ip("2001:db8:0:1::1")), when)
-            .unwrap();
+        log.record_refusal(
+            &NotifyRefusal::failed_login("x", ip("2001:db8:0:1::1")),
+            when,
+        )
+        .unwrap();
         for user in ["reader", "reader", "auditor"] {
             let refusal = NotifyRefusal::read_only(user, "POST /activity/kill", ip("::1"));
             log.record_refusal(&refusal, when).unwrap();

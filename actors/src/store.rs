@@ -225,7 +225,11 @@ mod tests {
             [
                 ("Login".to_string(), false, 1),
                 ("Failed login from 192.0.2.1".to_string(), true, 1),
-                ("Refused POST /activity/kill: read-only user".to_string(), true, 1),
+                (
+                    "Refused POST /activity/kill: read-only user".to_string(),
+                    true,
+                    1
+                ),
                 ("PostgreSQL reload".to_string(), false, 1),
             ]
         );
