@@ -1,7 +1,8 @@
 //! NotificationLog: the audit trail of the agent (logins, logouts, failed logins and
 //! every change the agent makes), newest first. It owns its SQLite connection and runs
 //! on its own thread (a SyncArbiter), so that a slow disk never stalls an async
-//! worker. A notification is on disk before `Notify` answers.
+//! worker. A notification is on disk before `Notify` answers (a refused attempt:
+//! in the WAL, see `record_refusal`).
 //!
 //! Events (`Notify`) are capped to the newest `max_rows`. Refused attempts
 //! (`NotifyRefusal`: failed logins, wrong agent keys, writes refused to a read-only
@@ -88,7 +89,18 @@ impl NotificationLog {
 
     /// Counts a refused attempt in its client's row of this minute, or starts that
     /// row (trimming the oldest refusal rows, never an event).
+    ///
+    /// Written without waiting for the disk (synchronous=NORMAL: WAL written, not
+    /// flushed): the row survives a `kill -9` of the agent, a power cut may lose the
+    /// last counts, and a client cannot make the agent flush the disk at will.
     fn record_refusal(&mut self, refusal: &NotifyRefusal, at: NaiveDateTime) -> Result<(), Error> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let written = self.write_refusal(refusal, at);
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        written
+    }
+
+    fn write_refusal(&mut self, refusal: &NotifyRefusal, at: NaiveDateTime) -> Result<(), Error> {
         let group = refusal.group();
         let minute = at.format(MINUTE_FORMAT).to_string();
         let tx = self.conn.transaction()?;
