@@ -62,6 +62,7 @@ const KNOWN_KEYS: [(&str, &[&str]); 10] = [
             "login_lockout_failures",
             "login_lockout_window",
             "notifications_max",
+            "notifications_max_refusals",
         ],
     ),
     (
@@ -153,6 +154,9 @@ pub struct Temboard {
     /// Seconds.
     pub login_lockout_window: u64,
     pub notifications_max: usize,
+    /// Rows of refused attempts (failed logins, wrong keys, read-only refusals, one
+    /// per client and minute) kept apart from the `notifications_max` events.
+    pub notifications_max_refusals: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -385,6 +389,13 @@ impl Temboard {
             login_lockout_failures: s.int(S, "login_lockout_failures", 20, 1, MAX_COUNT)?,
             login_lockout_window: s.int(S, "login_lockout_window", 600, 1, MAX_SECONDS)?,
             notifications_max: s.int(S, "notifications_max", 1000, 1, MAX_COUNT)?,
+            notifications_max_refusals: s.int(
+                S,
+                "notifications_max_refusals",
+                1000,
+                1,
+                MAX_COUNT,
+            )?,
         })
     }
 }
@@ -912,6 +923,7 @@ mod tests {
         assert_eq!((t.session_timeout, t.max_sessions), (3600, 100));
         assert_eq!((t.login_free_failures, t.login_lockout_failures), (5, 20));
         assert_eq!((t.login_lockout_window, t.notifications_max), (600, 1000));
+        assert_eq!(t.notifications_max_refusals, 1000);
         let p = &c.postgresql;
         assert_eq!(
             (p.host.as_str(), p.port, p.user.as_str()),

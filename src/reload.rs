@@ -39,6 +39,10 @@ pub fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
             "[temboard] notifications_max",
             a.notifications_max != b.notifications_max,
         ),
+        (
+            "[temboard] notifications_max_refusals",
+            a.notifications_max_refusals != b.notifications_max_refusals,
+        ),
         ("[postgresql]", old.postgresql != new.postgresql),
         ("[dashboard]", old.dashboard != new.dashboard),
         ("[monitoring]", old.monitoring != new.monitoring),

@@ -160,6 +160,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         let actors = actors::start_all(actors::Settings {
             store,
             notifications_max: config.temboard.notifications_max,
+            notifications_max_refusals: config.temboard.notifications_max_refusals,
             users,
             sessions: session_settings(&config),
             pg: pg_settings(&config),

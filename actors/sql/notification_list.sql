@@ -1,1 +1,3 @@
-SELECT date, username, message FROM notifications ORDER BY id DESC LIMIT ?1
+-- Events and refused attempts merged, newest first (a refusal row is placed at
+-- the first attempt of its minute).
+SELECT date, username, message, attempts FROM notifications ORDER BY id DESC LIMIT ?1

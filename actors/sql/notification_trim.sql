@@ -1,3 +1,7 @@
--- Keep the newest ?1 rows only.
+-- Keep the newest ?1 events only; refused attempts have their own cap
+-- (notification_refusal_trim.sql) and never push an event out.
 DELETE FROM notifications
- WHERE id <= (SELECT id FROM notifications ORDER BY id DESC LIMIT 1 OFFSET ?1)
+ WHERE refusal_group IS NULL
+   AND id <= (SELECT id FROM notifications
+               WHERE refusal_group IS NULL
+               ORDER BY id DESC LIMIT 1 OFFSET ?1)

@@ -1,5 +1,9 @@
 -- The durable store of the agent (SQLite). Each statement is idempotent: it runs
 -- at every start.
+
+-- The notification log, as its first layout; store.rs then adds the columns of
+-- refused attempts (notification_migrate_refusals.sql), on a new store as on an
+-- older one, so that both end with the same table.
 CREATE TABLE IF NOT EXISTS notifications (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
     date     TEXT    NOT NULL,

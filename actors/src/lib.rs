@@ -56,6 +56,8 @@ use users::Users;
 pub struct Settings {
     pub store: Store,
     pub notifications_max: usize,
+    /// Rows of refused attempts kept, apart from the `notifications_max` events.
+    pub notifications_max_refusals: usize,
     pub users: Users,
     pub sessions: SessionSettings,
     pub pg: PgSettings,
@@ -98,8 +100,11 @@ pub struct Actors {
 pub fn start_all(settings: Settings) -> Actors {
     let log = settings.log;
     let store = settings.store;
-    let notifications =
-        NotificationLog::start(store.clone(), settings.notifications_max, log.clone());
+    let caps = notification_log::Caps {
+        max_rows: settings.notifications_max,
+        max_refusals: settings.notifications_max_refusals,
+    };
+    let notifications = NotificationLog::start(store.clone(), caps, log.clone());
     let sessions = SessionRegistry::new(
         settings.users,
         settings.sessions,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use rand::RngCore;
 
-use crate::notification_log::{NotificationLog, Notify};
+use crate::notification_log::{NotificationLog, Notify, NotifyRefusal};
 use crate::users::{self, Role, Users};
 
 /// The tunables of sessions and of the brute-force guard.
@@ -77,7 +77,7 @@ pub struct SessionRegistry {
     /// The bound of `verifying`: bcrypt is the agent's most expensive work, and
     /// logins from many addresses must not take every CPU.
     max_verifying: usize,
-    notifications: Recipient<Notify>,
+    notifications: Addr<NotificationLog>,
     log: slog::Logger,
 }
 
@@ -96,7 +96,7 @@ impl SessionRegistry {
             in_flight: HashMap::new(),
             verifying: 0,
             max_verifying: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
-            notifications: notifications.recipient(),
+            notifications,
             log,
         }
     }
@@ -214,8 +214,12 @@ impl SessionRegistry {
 
     /// Writes to the audit trail and waits until it is on disk. A failing store is
     /// logged but does not lock DBAs out of their agent.
-    fn notify(&self, username: &str, message: String) -> impl std::future::Future<Output = ()> {
-        let sent = self.notifications.send(Notify::new(username, message));
+    fn notify<M>(&self, msg: M) -> impl std::future::Future<Output = ()>
+    where
+        M: Message<Result = Result<(), crate::Error>> + Send + 'static,
+        NotificationLog: Handler<M>,
+    {
+        let sent = self.notifications.send(msg);
         let log = self.log.clone();
         async move {
             match sent.await {
@@ -315,7 +319,7 @@ impl Handler<Login> for SessionRegistry {
             if ok {
                 let id = act.create_session(&username);
                 slog::info!(act.log, "login"; "user" => &username, "client" => %address);
-                let written = act.notify(&username, "Login".to_string());
+                let written = act.notify(Notify::new(&username, "Login"));
                 Box::pin(async move {
                     written.await;
                     Ok(id)
@@ -324,7 +328,7 @@ impl Handler<Login> for SessionRegistry {
                 let delay = act.record_failure(client);
                 slog::warn!(act.log, "failed login"; "user" => &username, "client" => %address,
                     "answer_delay_ms" => delay.as_millis() as u64);
-                let written = act.notify(&username, format!("Failed login from {address}"));
+                let written = act.notify(NotifyRefusal::failed_login(&username, address));
                 Box::pin(async move {
                     written.await;
                     tokio::time::sleep(delay).await;
@@ -360,8 +364,8 @@ impl Handler<KeyAttempt> for SessionRegistry {
 }
 
 /// The agent key a request presented was wrong: counted against its address as a
-/// failed login; answers how long to hold the answer. No audit row: a key guesser
-/// must not be able to fill the notification log.
+/// failed login; answers how long to hold the answer. The HTTP layer writes the
+/// audit row (`NotifyRefusal::wrong_key`, counted per address and minute).
 #[derive(Message)]
 #[rtype(result = "Duration")]
 pub struct KeyFailed {
@@ -430,7 +434,7 @@ impl Handler<Logout> for SessionRegistry {
             return Box::pin(async { None });
         }
         slog::info!(self.log, "logout"; "user" => &session.username);
-        let written = self.notify(&session.username, "Logout".to_string());
+        let written = self.notify(Notify::new(&session.username, "Logout"));
         Box::pin(async move {
             written.await;
             Some(session.username)

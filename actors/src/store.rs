@@ -7,7 +7,8 @@
 //! A file that SQLite cannot read as a database (corrupt, or not a database at all)
 //! does not stop the agent: it is renamed aside with its WAL and a fresh store is
 //! created; the caller logs `set_aside()`. Tables of an older layout are migrated by
-//! their owners (see `maintenance/task_store.rs`).
+//! their owners (see `maintenance/task_store.rs`), except the notification log's,
+//! migrated here (`migrate_notifications`) before any actor opens it.
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -81,9 +82,10 @@ impl Store {
     }
 
     fn apply_schema(&self) -> rusqlite::Result<()> {
-        let conn = Connection::open(&self.path)?;
+        let mut conn = Connection::open(&self.path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.execute_batch(include_str!("../sql/store_schema.sql"))
+        conn.execute_batch(include_str!("../sql/store_schema.sql"))?;
+        migrate_notifications(&mut conn)
     }
 
     /// Renames the file (and its WAL and shared-memory files) to
@@ -115,6 +117,22 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(conn)
     }
+}
+
+/// Gives the notification log the columns of refused attempts (layout 2) if it has
+/// not them yet; one transaction, so a crash half-way leaves layout 1 to migrate
+/// again at the next start.
+fn migrate_notifications(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let migrated: i64 = tx.query_row(
+        include_str!("../sql/notification_has_refusals.sql"),
+        [],
+        |r| r.get(0),
+    )?;
+    if migrated == 0 {
+        tx.execute_batch(include_str!("../sql/notification_migrate_refusals.sql"))?;
+    }
+    tx.commit()
 }
 
 /// SQLite cannot read the file as a database: nothing in it can be trusted.
@@ -170,5 +188,50 @@ mod tests {
         assert!(list.query([10]).unwrap().next().unwrap().is_none());
         // A healthy store is left where it is.
         assert!(Store::init(dir.path()).unwrap().set_aside().is_none());
+    }
+
+    #[test]
+    fn a_notification_log_of_the_first_layout_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // The table as agents before refusal rows made it, with their rows.
+            let conn = Connection::open(dir.path().join(FILE_NAME)).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE notifications (
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     date TEXT NOT NULL, username TEXT NOT NULL, message TEXT NOT NULL);
+                 INSERT INTO notifications (date, username, message) VALUES
+                     ('2026-01-01T10:00:00', 'alice', 'Login'),
+                     ('2026-01-01T10:00:01', 'eve', 'Failed login from 192.0.2.1'),
+                     ('2026-01-01T10:00:02', 'bob', 'Refused POST /activity/kill: read-only user'),
+                     ('2026-01-01T10:00:03', 'alice', 'PostgreSQL reload');",
+            )
+            .unwrap();
+        }
+        let store = Store::init(dir.path()).unwrap();
+        // Idempotent: a second start finds the new layout and leaves it.
+        let store = Store::init(store.path().parent().unwrap()).unwrap();
+        let conn = store.open().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT message, refusal_group IS NOT NULL, attempts FROM notifications ORDER BY id")
+            .unwrap();
+        let rows: Vec<(String, bool, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("Login".to_string(), false, 1),
+                ("Failed login from 192.0.2.1".to_string(), true, 1),
+                (
+                    "Refused POST /activity/kill: read-only user".to_string(),
+                    true,
+                    1
+                ),
+                ("PostgreSQL reload".to_string(), false, 1),
+            ]
+        );
     }
 }

@@ -17,7 +17,7 @@ use subtle_compare::constant_time_eq;
 use super::error::ApiError;
 use super::AppState;
 use actix_web::http::Method;
-use actors::notification_log::Notify;
+use actors::notification_log::NotifyRefusal;
 use actors::session_registry::{CheckSession, KeyAttempt, KeyFailed, LoginError};
 use actors::users::Role;
 
@@ -112,6 +112,13 @@ pub async fn check_key(req: &HttpRequest, state: &AppState) -> Result<bool, ApiE
         Ok(found) => Ok(found),
         Err(wrong) => {
             let delay = sessions.send(KeyFailed { client }).await?;
+            // Counted per address and minute in the audit trail: guessing cannot
+            // flush it. The refusal is answered even if it cannot be written.
+            let _ = state
+                .actors
+                .notifications
+                .send(NotifyRefusal::wrong_key(client))
+                .await;
             // Held without holding a worker: the sleep is a timer.
             tokio::time::sleep(delay).await;
             Err(wrong)
@@ -159,13 +166,11 @@ async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
     if user.role == Role::Read && is_write(req.method()) {
         let what = format!("{} {}", req.method(), req.path());
         log::warn!("refused {what} to read-only user {}", user.username);
-        let message = format!("Refused {what}: read-only user");
         // The refusal is answered even if the audit trail cannot be written.
-        let _ = state
-            .actors
-            .notifications
-            .send(Notify::new(&user.username, message))
-            .await;
+        if let Some(client) = req.peer_addr().map(|a| a.ip()) {
+            let refusal = NotifyRefusal::read_only(&user.username, what, client);
+            let _ = state.actors.notifications.send(refusal).await;
+        }
         return Err(ApiError::read_only(&user.username));
     }
     req.extensions_mut().insert(AccessChecked);

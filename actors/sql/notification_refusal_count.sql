@@ -1,0 +1,1 @@
+UPDATE notifications SET attempts = attempts + 1 WHERE id = ?1
