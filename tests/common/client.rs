@@ -84,6 +84,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     pub source: Option<IpAddr>,
+    /// How long to wait for the server's bytes (120 s unless said).
+    pub read_timeout: Option<Duration>,
 }
 
 impl Request {
@@ -94,6 +96,7 @@ impl Request {
             headers: Vec::new(),
             body: None,
             source: None,
+            read_timeout: None,
         }
     }
 
@@ -123,6 +126,11 @@ impl Request {
 
     pub fn from(mut self, source: IpAddr) -> Request {
         self.source = Some(source);
+        self
+    }
+
+    pub fn read_timeout(mut self, timeout: Duration) -> Request {
+        self.read_timeout = Some(timeout);
         self
     }
 }
@@ -196,7 +204,8 @@ pub fn try_send_with(
         .connect_timeout(&target.into(), Duration::from_secs(5))
         .map_err(|e| format!("connect: {e}"))?;
     let tcp: std::net::TcpStream = socket.into();
-    tcp.set_read_timeout(Some(Duration::from_secs(120))).ok();
+    let read_timeout = request.read_timeout.unwrap_or(Duration::from_secs(120));
+    tcp.set_read_timeout(Some(read_timeout)).ok();
     let conn = rustls::ClientConnection::new(config, ServerName::try_from("localhost").unwrap())
         .map_err(|e| e.to_string())?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);

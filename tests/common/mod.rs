@@ -196,11 +196,14 @@ impl Agent {
                     .find_map(announced_port),
                 port => Some(port),
             };
-            // Only this agent's answer counts (a configured port may be another's).
+            // Only this agent's answer counts (a configured port may be another
+            // process's, which may never answer: hence the short wait, after which
+            // the agent's exit is looked for again).
             let pid = self.child.as_ref().unwrap().id();
+            let status = Request::get("/status").read_timeout(Duration::from_secs(2));
             if let Some(port) = port {
                 self.port = port;
-                if client::try_send(port, &Request::get("/status")).is_ok_and(|r| {
+                if client::try_send(port, &status).is_ok_and(|r| {
                     r.status == 200
                         && serde_json::from_slice::<Value>(&r.body)
                             .is_ok_and(|status| status["pid"] == pid)
