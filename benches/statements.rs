@@ -121,11 +121,7 @@ fn run_step(pg: &PgCluster, requests: usize) {
             "&text=false&limit=100&order=calls",
         ),
     ];
-    let agent = start_agent(pg);
-    for case in &without_text {
-        run_case(&agent, case, requests);
-    }
-    drop(agent);
+    drop(run_on_a_fresh_agent(pg, &without_text, requests));
 
     let with_text = [
         Case::new("with text", ""),
@@ -134,10 +130,7 @@ fn run_step(pg: &PgCluster, requests: usize) {
             "&limit=100&order=total_time",
         ),
     ];
-    let agent = start_agent(pg);
-    for case in &with_text {
-        run_case(&agent, case, requests);
-    }
+    let agent = run_on_a_fresh_agent(pg, &with_text, requests);
     // `since` a snapshot taken now, one statement run in between. Each request takes a
     // snapshot too: the earlier one stays among the kept ones for these few requests.
     let earlier = get(&agent, "&text=false&limit=1");
@@ -148,6 +141,15 @@ fn run_step(pg: &PgCluster, requests: usize) {
         &format!("&since={}", encode_query_value(&at)),
     );
     run_case(&agent, &since, requests);
+}
+
+/// Runs `cases` on a new agent, answered for more.
+fn run_on_a_fresh_agent(pg: &PgCluster, cases: &[Case], requests: usize) -> Agent {
+    let agent = start_agent(pg);
+    for case in cases {
+        run_case(&agent, case, requests);
+    }
+    agent
 }
 
 fn start_agent(pg: &PgCluster) -> Agent {
