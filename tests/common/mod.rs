@@ -1,6 +1,7 @@
 //! The black-box test harness: a throwaway PostgreSQL cluster (`pg`), an HTTPS client
-//! (`client`), and `Agent`, the real agent binary started on 127.0.0.1 with a generated
-//! certificate, users file and configuration in a temporary directory. An agent is
+//! (`client`), and `Agent`, the real agent binary started on 127.0.0.1, on a port the
+//! OS picks (`port = 0`), with a generated certificate, users file and configuration
+//! in a temporary directory. An agent is
 //! killed when its `Agent` is dropped.
 #![allow(dead_code)]
 
