@@ -28,6 +28,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/figures.rs"]
+mod figures;
 #[path = "support/load.rs"]
 mod load;
 
@@ -40,6 +42,7 @@ use actors::pg_access::PgAccess;
 use actors::pg_supervisor::PgSettings;
 use common::keep_alive::KeepAlive;
 use common::{wait_until, Agent, PgCluster, KEY};
+use figures::percentile_ms;
 
 const REQUESTS: usize = 100;
 const SMOKE_REQUESTS: usize = 3;
@@ -249,24 +252,16 @@ fn time_http(port: u16, requests: usize) -> Timings {
 }
 
 fn median(latencies: &[Duration]) -> f64 {
-    percentile(latencies, 0.5)
-}
-
-/// In milliseconds.
-fn percentile(latencies: &[Duration], p: f64) -> f64 {
-    let mut sorted = latencies.to_vec();
-    sorted.sort();
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
+    percentile_ms(latencies, 0.5)
 }
 
 fn print_row(case: &str, t: &Timings) {
-    let max = t.latencies.iter().max().unwrap().as_secs_f64() * 1000.0;
+    let max = percentile_ms(&t.latencies, 1.0);
     println!(
         "{case:<28} {:>6} {:>9.2} {:>9.2} {:>9.2}",
         t.rows,
         median(&t.latencies),
-        percentile(&t.latencies, 0.9),
+        percentile_ms(&t.latencies, 0.9),
         max
     );
 }

@@ -19,6 +19,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/figures.rs"]
+mod figures;
 #[path = "../tests/console/webdriver.rs"]
 mod webdriver;
 
@@ -149,11 +151,6 @@ fn gzip_len(bytes: &[u8]) -> usize {
     gzip.wait_with_output().unwrap().stdout.len()
 }
 
-fn percentile(values: &mut [f64], p: f64) -> f64 {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    values[((values.len() - 1) as f64 * p).round() as usize]
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let runs = if full { 7 } else { 1 };
@@ -211,17 +208,17 @@ fn main() {
         browser.goto(&qs.url());
         warm_fcp.push(paint_ms(&browser).1);
     }
-    let report = |name: &str, values: &mut Vec<f64>| {
-        let max = values.iter().cloned().fold(0.0, f64::max);
+    let report = |name: &str, values: &[f64]| {
+        let at = |p: f64| figures::percentile(values, p).unwrap_or(f64::NAN);
         println!(
             "{name:<44} p50 {:>7.1} ms   max {:>7.1} ms   ({} runs)",
-            percentile(values, 0.5),
-            max,
+            at(0.5),
+            at(1.0),
             values.len()
         );
     };
-    report("first paint, new profile", &mut cold_fp);
-    report("first contentful paint, new profile", &mut cold_fcp);
-    report("first contentful paint, reload (304s)", &mut warm_fcp);
-    report("login click -> overview with charts", &mut login);
+    report("first paint, new profile", &cold_fp);
+    report("first contentful paint, new profile", &cold_fcp);
+    report("first contentful paint, reload (304s)", &warm_fcp);
+    report("login click -> overview with charts", &login);
 }

@@ -14,6 +14,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/figures.rs"]
+mod figures;
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 use common::client::{self, Request};
 use common::keep_alive::KeepAlive;
 use common::{Agent, PgCluster, KEY};
+use figures::{mib, percentile_ms, rss_kib, status_field};
 
 const CASE_CAP: Duration = Duration::from_secs(5);
 const SMOKE_REQUESTS: usize = 5;
@@ -140,42 +143,18 @@ fn print_row(
     wall: Duration,
     rss: u64,
 ) {
-    let mut lat = latencies.to_vec();
-    lat.sort_unstable();
-    let pct = |p: usize| {
-        let rank = (lat.len() * p).div_ceil(100).max(1);
-        lat.get(rank - 1)
-            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-    };
+    let pct = |p: usize| percentile_ms(latencies, p as f64 / 100.0);
     println!(
         "{:<34} {:>4} {:>7} {:>4} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.1}",
         name,
         threads,
-        lat.len(),
+        latencies.len(),
         errors,
-        lat.len() as f64 / wall.as_secs_f64().max(1e-9),
+        latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
         pct(50),
         pct(90),
         pct(99),
         pct(100),
         mib(rss)
     );
-}
-
-fn status_field(pid: u32, name: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    status_field(pid, "VmRSS:")
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }

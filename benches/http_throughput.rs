@@ -36,6 +36,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/figures.rs"]
+mod figures;
 #[path = "support/handshake.rs"]
 mod handshake;
 #[path = "support/load.rs"]
@@ -49,6 +51,7 @@ use std::time::{Duration, Instant};
 use common::client::{self, Request};
 use common::keep_alive::KeepAlive;
 use common::{Agent, PgCluster, KEY};
+use figures::{mib, percentile_ms, status_field};
 
 /// Requests per case (requests that hash a password: `LOGIN_REQUESTS`).
 const REQUESTS: usize = 2000;
@@ -373,14 +376,8 @@ fn run_case(port: u16, case: &Case, cap: Duration) -> Outcome {
 }
 
 fn print_row(case: &Case, outcome: &Outcome, rss_kib: u64) {
-    let mut lat = outcome.latencies.clone();
-    lat.sort_unstable();
-    let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
-    let pct = |p: usize| {
-        // Nearest rank.
-        let rank = (lat.len() * p).div_ceil(100).max(1);
-        ms(lat.get(rank - 1))
-    };
+    let lat = &outcome.latencies;
+    let pct = |p: usize| percentile_ms(lat, p as f64 / 100.0);
     let secs = outcome.wall.as_secs_f64();
     println!(
         "{:<24} {:>4} {:>6} {:>5} {:>7.2} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.1}",
@@ -393,13 +390,9 @@ fn print_row(case: &Case, outcome: &Outcome, rss_kib: u64) {
         pct(50),
         pct(90),
         pct(99),
-        ms(lat.last()),
+        pct(100),
         mib(rss_kib)
     );
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }
 
 /// Figures of /proc/<pid>.
@@ -414,15 +407,7 @@ struct ProcSample {
 
 impl ProcSample {
     fn read(pid: u32) -> ProcSample {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
+        let field = |name: &str| status_field(pid, name);
         let sockets = socket_kinds(pid);
         let mut fd_kinds = BTreeMap::new();
         for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))

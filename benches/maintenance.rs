@@ -21,11 +21,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/figures.rs"]
+mod figures;
 
 use std::time::{Duration, Instant};
 
 use common::client::Request;
 use common::{Agent, PgCluster};
+use figures::{percentile_ms, rss_kib};
 use serde_json::json;
 
 const TABLES: usize = 2000;
@@ -33,20 +36,13 @@ const SMOKE_TABLES: usize = 50;
 const REPEAT: usize = 20;
 const SMOKE_REPEAT: usize = 2;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+fn report(name: &str, samples: Vec<Duration>) {
     println!(
         "{name:<44} n={:<4} p50={:>8.1} ms  p90={:>8.1} ms  max={:>8.1} ms",
         samples.len(),
-        ms(percentile(&samples, 0.5)),
-        ms(percentile(&samples, 0.9)),
-        ms(*samples.last().unwrap()),
+        percentile_ms(&samples, 0.5),
+        percentile_ms(&samples, 0.9),
+        percentile_ms(&samples, 1.0),
     );
 }
 
@@ -59,15 +55,6 @@ fn time(agent: &Agent, session: &str, name: &str, repeat: usize, request: impl F
         assert_eq!(res.status, 200, "{name}: {}", res.text());
     }
     report(name, samples);
-}
-
-fn rss_kb(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .map(|l| l.trim_start_matches("VmRSS:").trim().to_string())
-        .unwrap_or_else(|| "?".to_string())
 }
 
 fn main() {
@@ -169,5 +156,5 @@ fn main() {
         samples.push(started.elapsed());
     }
     report("ANALYZE now: POST until listed done", samples);
-    println!("agent VmRSS at the end: {}", rss_kb(agent.pid()));
+    println!("agent VmRSS at the end: {} kB", rss_kib(agent.pid()));
 }

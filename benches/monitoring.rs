@@ -18,47 +18,17 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/figures.rs"]
+mod figures;
 
 use std::time::{Duration, Instant};
 
 use common::{wait_until, Agent, AgentSetup, PgCluster};
+use figures::{cpu_seconds, ms, percentile_ms, rss_kib};
 
 const TABLES: usize = 20;
 const RUNS: usize = 6;
 const SMOKE_RUNS: usize = 2;
-
-/// The agent's user + system CPU time so far.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name: utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
-        .unwrap_or(0);
-    Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
-}
-
-fn clock_ticks() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
-}
-
-/// The agent's resident memory (VmRSS of /proc/<pid>/status).
-fn rss(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .map(|l| l.trim_start_matches("VmRSS:").trim().to_string())
-        .unwrap_or_else(|| "?".to_string())
-}
 
 /// Wall times of the collector runs the agent logged so far.
 fn run_times(agent: &Agent) -> Vec<Duration> {
@@ -111,30 +81,28 @@ fn case(pg: &PgCluster, databases: usize, probes: &str, runs: usize) {
     wait_until(Duration::from_secs(300), "the first collector run", || {
         !run_times(&agent).is_empty()
     });
-    let cpu_before = cpu_time(agent.pid());
+    let cpu_before = cpu_seconds(agent.pid());
     let started = Instant::now();
     wait_until(
         Duration::from_secs(600),
         &format!("{runs} more collector runs"),
         || run_times(&agent).len() > runs,
     );
-    let cpu = cpu_time(agent.pid()) - cpu_before;
+    let cpu = Duration::from_secs_f64((cpu_seconds(agent.pid()) - cpu_before).max(0.0));
     let elapsed = started.elapsed();
-    let mut times: Vec<Duration> = run_times(&agent)[1..=runs].to_vec();
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let times: Vec<Duration> = run_times(&agent)[1..=runs].to_vec();
     println!(
         "{databases:>3} databases, {:<13} run wall p50={:>7.1} ms max={:>7.1} ms   \
-         agent CPU per run={:>6.1} ms   RSS {}   ({runs} runs in {:.1} s)",
+         agent CPU per run={:>6.1} ms   RSS {} kB   ({runs} runs in {:.1} s)",
         if probes == "*" {
             "default probes"
         } else {
             "every probe"
         },
-        ms(times[times.len() / 2]),
-        ms(*times.last().unwrap()),
+        percentile_ms(&times, 0.5),
+        percentile_ms(&times, 1.0),
         ms(cpu) / runs as f64,
-        rss(agent.pid()),
+        rss_kib(agent.pid()),
         elapsed.as_secs_f64(),
     );
     agent.terminate();

@@ -19,10 +19,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/figures.rs"]
+mod figures;
 
 use std::time::{Duration, Instant};
 
+use common::client::encode_query_value;
 use common::{Agent, AgentSetup, PgCluster, KEY};
+use figures::{mib, percentile_ms, status_field};
 
 const DB: &str = "bench";
 /// Statements in pg_stat_statements at each step.
@@ -94,6 +98,15 @@ struct Case {
     params: String,
 }
 
+impl Case {
+    fn new(name: &'static str, params: &str) -> Case {
+        Case {
+            name,
+            params: params.to_string(),
+        }
+    }
+}
+
 /// Two fresh agents, so that each one's peak RSS (VmHWM) belongs to one mode: without
 /// query text, then with it (and `since`).
 fn run_step(pg: &PgCluster, requests: usize) {
@@ -102,45 +115,41 @@ fn run_step(pg: &PgCluster, requests: usize) {
         "case", "rows", "MiB body", "p50 ms", "max ms", "VmRSS MiB", "VmHWM MiB"
     );
     let without_text = [
-        Case {
-            name: "text=false",
-            params: "&text=false".to_string(),
-        },
-        Case {
-            name: "text=false limit=100 order=calls",
-            params: "&text=false&limit=100&order=calls".to_string(),
-        },
+        Case::new("text=false", "&text=false"),
+        Case::new(
+            "text=false limit=100 order=calls",
+            "&text=false&limit=100&order=calls",
+        ),
     ];
-    let agent = start_agent(pg);
-    for case in &without_text {
-        run_case(&agent, case, requests);
-    }
-    drop(agent);
+    drop(run_on_a_fresh_agent(pg, &without_text, requests));
 
     let with_text = [
-        Case {
-            name: "with text",
-            params: String::new(),
-        },
-        Case {
-            name: "with text limit=100 order=total",
-            params: "&limit=100&order=total_time".to_string(),
-        },
+        Case::new("with text", ""),
+        Case::new(
+            "with text limit=100 order=total",
+            "&limit=100&order=total_time",
+        ),
     ];
-    let agent = start_agent(pg);
-    for case in &with_text {
-        run_case(&agent, case, requests);
-    }
+    let agent = run_on_a_fresh_agent(pg, &with_text, requests);
     // `since` a snapshot taken now, one statement run in between. Each request takes a
     // snapshot too: the earlier one stays among the kept ones for these few requests.
     let earlier = get(&agent, "&text=false&limit=1");
     let at = earlier["snapshot_datetime"].as_str().unwrap().to_string();
     pg.psql(DB, "SELECT count(*) FROM t_1");
-    let since = Case {
-        name: "with text since earlier snapshot",
-        params: format!("&since={}", encode(&at)),
-    };
+    let since = Case::new(
+        "with text since earlier snapshot",
+        &format!("&since={}", encode_query_value(&at)),
+    );
     run_case(&agent, &since, requests);
+}
+
+/// Runs `cases` on a new agent, answered for more.
+fn run_on_a_fresh_agent(pg: &PgCluster, cases: &[Case], requests: usize) -> Agent {
+    let agent = start_agent(pg);
+    for case in cases {
+        run_case(&agent, case, requests);
+    }
+    agent
 }
 
 fn start_agent(pg: &PgCluster) -> Agent {
@@ -172,15 +181,14 @@ fn run_case(agent: &Agent, case: &Case, requests: usize) {
         bytes = res.body.len();
         rows = res.json()["data"].as_array().unwrap().len();
     }
-    latencies.sort();
     let memory = Memory::read(pid);
     println!(
         "  {:<34} {:>7} {:>9.2} {:>9.0} {:>9.0} {:>9.1} {:>9.1}",
         case.name,
         rows,
         bytes as f64 / 1048576.0,
-        ms(latencies[latencies.len() / 2]),
-        ms(*latencies.last().unwrap()),
+        percentile_ms(&latencies, 0.5),
+        percentile_ms(&latencies, 1.0),
         memory.rss_mib,
         memory.hwm_mib
     );
@@ -192,20 +200,6 @@ fn get(agent: &Agent, params: &str) -> serde_json::Value {
     res.json()
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// VmRSS and VmHWM (peak resident set) of the agent, from /proc/<pid>/status.
 struct Memory {
     rss_mib: f64,
@@ -214,19 +208,9 @@ struct Memory {
 
 impl Memory {
     fn read(pid: u32) -> Memory {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-                / 1024.0
-        };
         Memory {
-            rss_mib: field("VmRSS:"),
-            hwm_mib: field("VmHWM:"),
+            rss_mib: mib(status_field(pid, "VmRSS:")),
+            hwm_mib: mib(status_field(pid, "VmHWM:")),
         }
     }
 }

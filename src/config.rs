@@ -371,7 +371,8 @@ impl Temboard {
     fn read(s: &Settings) -> Result<Self, ConfigError> {
         const S: &str = "temboard";
         Ok(Temboard {
-            port: s.port(S, "port", 2345)?,
+            // 0: the OS picks a free port, printed at start-up (the tests use it).
+            port: s.port(S, "port", 2345, 0)?,
             address: s.text(S, "address", "0.0.0.0")?,
             users: s.path(S, "users", "users")?,
             plugins: s.get(S, "plugins", default_plugins(), parse_plugins)?,
@@ -405,7 +406,7 @@ impl Postgresql {
         const S: &str = "postgresql";
         Ok(Postgresql {
             host: s.text(S, "host", "/var/run/postgresql")?,
-            port: s.port(S, "port", 5432)?,
+            port: s.port(S, "port", 5432, 1)?,
             user: s.text(S, "user", "postgres")?,
             password: s.optional(S, "password")?,
             dbname: s.text(S, "dbname", "postgres")?,
@@ -850,10 +851,16 @@ impl Settings {
         })
     }
 
-    fn port(&self, section: &str, key: &str, default: u16) -> Result<u16, ConfigError> {
+    fn port(
+        &self,
+        section: &str,
+        key: &str,
+        default: u16,
+        lowest: u16,
+    ) -> Result<u16, ConfigError> {
         self.get(section, key, default, |v| match v.trim().parse::<u16>() {
-            Ok(port) if port > 0 && v.trim().bytes().all(|b| b.is_ascii_digit()) => Ok(port),
-            _ => Err("is not a port number (1-65535)".into()),
+            Ok(port) if port >= lowest && v.trim().bytes().all(|b| b.is_ascii_digit()) => Ok(port),
+            _ => Err(format!("is not a port number ({lowest}-65535)")),
         })
     }
 
@@ -1107,7 +1114,7 @@ mod tests {
         let e = Config::load(&main).unwrap_err().to_string();
         assert!(
             e.ends_with(
-                "agent.conf.d/bad.conf: [temboard] port: \"abc\" is not a port number (1-65535)"
+                "agent.conf.d/bad.conf: [temboard] port: \"abc\" is not a port number (0-65535)"
             ),
             "{e}"
         );
@@ -1117,10 +1124,13 @@ mod tests {
     fn bad_port() {
         let e = load_err("[temboard]\nport = abc\n");
         assert!(
-            e.ends_with("agent.conf: [temboard] port: \"abc\" is not a port number (1-65535)"),
+            e.ends_with("agent.conf: [temboard] port: \"abc\" is not a port number (0-65535)"),
             "{e}"
         );
         assert!(load_err("[postgresql]\nport = 0\n").contains("[postgresql] port: \"0\""));
+        // The agent's own port may be 0: any free port.
+        assert_eq!(load_ok("[temboard]\nport = 0\n").temboard.port, 0);
+        assert!(load_err("[temboard]\nport = -1\n").contains("(0-65535)"));
         assert!(load_err("[postgresql]\nport = 65536\n").contains("not a port number"));
         assert!(load_err("[postgresql]\nport = +5\n").contains("not a port number"));
     }

@@ -155,6 +155,16 @@ pub fn run(config_path: &Path) -> Result<(), String> {
     let listener =
         std::net::TcpListener::bind((config.temboard.address.as_str(), config.temboard.port))
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listen = listener.local_addr().map_or(listen, |a| a.to_string());
+    if config.temboard.port == 0 {
+        // The OS picked the port: say which on stdout, whatever the log method, for
+        // whoever started the agent (the test harness does so).
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout(),
+            "temboard-agent listening on https://{listen}"
+        );
+    }
 
     let result = System::new().block_on(async {
         let actors = actors::start_all(actors::Settings {

@@ -199,23 +199,42 @@ fn an_unreadable_store_is_set_aside_and_the_agent_starts() {
     assert!(aside);
 }
 
-/// The harness's own guard: a port taken since it was picked (by another test's
-/// agent here) moves the agent to another port, and only the agent's own answer
-/// counts as started.
+/// `port = 0`, as the harness configures every agent: the OS picks a free port at
+/// the bind, so that no other process can take it between its choice and its use
+/// (the race of picking a free port, releasing it, then starting the agent on it).
+/// The agent prints it on stdout and names it in its start line; two agents started
+/// together never share one.
 #[test]
-fn an_agent_whose_port_was_taken_starts_on_another() {
+fn port_zero_listens_on_a_port_the_system_picks_and_says_which() {
     let pg = PgCluster::shared();
-    let first = Agent::start(pg);
+    let mut first = Agent::prepare(pg, AgentSetup::default());
     let mut second = Agent::prepare(pg, AgentSetup::default());
-    let config = second.config().replacen(
-        &format!("\nport = {}\n", second.port),
-        &format!("\nport = {}\n", first.port),
-        1,
+    assert!(
+        first.config().contains("\nport = 0\n"),
+        "{}",
+        first.config()
     );
-    second.write_config(&config);
-    second.port = first.port;
-    second.spawn();
-    assert_ne!(second.port, first.port);
-    assert_eq!(second.get("/status").json()["pid"], second.pid());
+    std::thread::scope(|s| {
+        s.spawn(|| first.spawn());
+        s.spawn(|| second.spawn());
+    });
+    assert_ne!(first.port, 0);
+    assert_ne!(first.port, second.port);
+    for agent in [&first, &second] {
+        let log = agent.log();
+        let printed = format!(
+            "temboard-agent listening on https://127.0.0.1:{}\n",
+            agent.port
+        );
+        assert!(log.contains(&printed), "{log}");
+        assert!(
+            log.contains(&format!("listen: https://127.0.0.1:{}", agent.port)),
+            "the start line names the bound port, not 0:\n{log}"
+        );
+        assert_eq!(agent.get("/status").json()["pid"], agent.pid());
+    }
+    // Started again, an agent gets a port again and is found on it.
+    first.terminate();
+    first.spawn();
     assert_eq!(first.get("/status").json()["pid"], first.pid());
 }

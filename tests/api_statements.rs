@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use common::client::encode_query_value as encode;
 use common::*;
 
 const SPEC_KEYS: [&str; 25] = [
@@ -91,17 +92,6 @@ fn selects_on<'a>(body: &'a Value, db: &str, table: &str) -> Vec<&'a Value> {
     rows_on(body, db, table)
         .into_iter()
         .filter(|r| r["query"].as_str().unwrap().starts_with("SELECT"))
-        .collect()
-}
-
-/// Percent-encodes a query-string value (a snapshot_datetime has ' ', ':' and '+').
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
         .collect()
 }
 

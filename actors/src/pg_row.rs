@@ -29,12 +29,65 @@ impl Column for Row {
         T: FromSql<'a>,
     {
         let name = idx.to_string();
-        self.try_get(idx).map_err(|e| {
-            let detail = match std::error::Error::source(&e) {
-                Some(source) => format!("{e}: {source}"),
-                None => e.to_string(),
-            };
-            Error::Internal(format!("unexpected value in column {name}: {detail}"))
-        })
+        self.try_get(idx).map_err(|e| unexpected_value(&name, &e))
+    }
+}
+
+/// The error of column `name` that could not be read: its name, tokio_postgres's
+/// message (which has the column's position only) and its cause (the two types).
+fn unexpected_value(name: &str, e: &dyn std::error::Error) -> Error {
+    let detail = match e.source() {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    };
+    Error::Internal(format!("unexpected value in column {name}: {detail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_postgres::types::{Type, WasNull, WrongType};
+
+    /// Wraps a cause as tokio_postgres does ("error deserializing column N").
+    #[derive(Debug)]
+    struct Deserializing(Box<dyn std::error::Error + Send + Sync>);
+
+    impl fmt::Display for Deserializing {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("error deserializing column 6")
+        }
+    }
+
+    impl std::error::Error for Deserializing {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    #[test]
+    fn a_type_mismatch_names_the_column_and_both_types() {
+        let e = Deserializing(Box::new(WrongType::new::<f64>(Type::TEXT)));
+        let Error::Internal(message) = unexpected_value("min_time", &e) else {
+            panic!("not an internal error");
+        };
+        assert!(
+            message.starts_with("unexpected value in column min_time: "),
+            "{message}"
+        );
+        assert!(message.contains("column 6"), "{message}");
+        assert!(
+            message.contains("f64") && message.contains("text"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_null_names_the_column() {
+        let e = Deserializing(Box::new(WasNull));
+        let Error::Internal(message) = unexpected_value("size", &e) else {
+            panic!("not an internal error");
+        };
+        assert!(message.contains("column size"), "{message}");
+        assert!(message.to_lowercase().contains("null"), "{message}");
     }
 }

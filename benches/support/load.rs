@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::client::{self, Request};
+use crate::figures::{cpu_seconds, percentile_ms};
 
 /// What a load gave.
 pub struct Load {
@@ -37,21 +38,6 @@ pub fn client_config(resume: bool) -> Arc<rustls::ClientConfig> {
         config.resumption = rustls::client::Resumption::disabled();
     }
     Arc::new(config)
-}
-
-/// CPU seconds (user + system) of process `pid` so far.
-pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // After the command: state is field 3, utime 14 and stime 15 (1-based).
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
-        .sum();
-    ticks as f64 / actors::host::cpu::ticks_per_second() as f64
 }
 
 /// `threads` clients send `GET path` for `duration`, each request on a new
@@ -133,17 +119,6 @@ where
         wall,
         agent_cpu,
     }
-}
-
-/// The `p` quantile (0 to 1) of `latencies`, in milliseconds.
-pub fn percentile_ms(latencies: &[Duration], p: f64) -> f64 {
-    if latencies.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = latencies.to_vec();
-    sorted.sort();
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 /// One line: requests/s, p50, p99, agent CPU per request, errors.

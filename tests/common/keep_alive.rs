@@ -101,12 +101,8 @@ impl KeepAlive {
         };
         let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
         let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| (format!("bad status line {status_line:?}"), false))?;
+        let status =
+            super::client::status_code(lines.next().unwrap_or_default()).map_err(|e| (e, false))?;
         let mut length = None;
         let mut close = false;
         for (name, value) in lines.filter_map(|l| l.split_once(':')) {

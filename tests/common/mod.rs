@@ -1,6 +1,7 @@
 //! The black-box test harness: a throwaway PostgreSQL cluster (`pg`), an HTTPS client
-//! (`client`), and `Agent`, the real agent binary started on 127.0.0.1 with a generated
-//! certificate, users file and configuration in a temporary directory. An agent is
+//! (`client`), and `Agent`, the real agent binary started on 127.0.0.1, on a port the
+//! OS picks (`port = 0`), with a generated certificate, users file and configuration
+//! in a temporary directory. An agent is
 //! killed when its `Agent` is dropped.
 #![allow(dead_code)]
 
@@ -32,6 +33,8 @@ pub fn agent_bin() -> &'static str {
     env!("CARGO_BIN_EXE_temboard-agent")
 }
 
+/// A port free now, for what cannot be given port 0 (the quick start's `--port`):
+/// another process may take it before it is used.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -109,7 +112,8 @@ impl Agent {
             .prefix("tba-agent-")
             .tempdir()
             .unwrap();
-        let port = free_port();
+        // The OS picks the agent's port when it binds (see `try_spawn`).
+        let port = 0;
         write_certificate(dir.path(), &setup.certificate);
         let mut users: Vec<String> = setup.users.iter().map(|(n, p)| users_line(n, p)).collect();
         users.extend(setup.user_lines.iter().cloned());
@@ -151,33 +155,20 @@ impl Agent {
     }
 
     /// Starts the agent process (again) on the same directory and waits until it serves.
-    /// The port was free when it was picked, but another test's process may have
-    /// taken it since: then the agent is started again on another free port.
     pub fn spawn(&mut self) {
-        for _ in 0..5 {
-            match self.try_spawn() {
-                Ok(()) => return,
-                Err(log) if log.contains(&format!(":{}: Address already in use", self.port)) => {
-                    self.move_to_a_free_port();
-                }
-                Err(log) => panic!("agent did not start:\n{log}"),
-            }
+        if let Err(log) = self.try_spawn() {
+            panic!("agent did not start:\n{log}");
         }
-        panic!("agent did not start: no free port found");
-    }
-
-    /// Rewrites the configuration's `port` with a port free now.
-    fn move_to_a_free_port(&mut self) {
-        let old = format!("\nport = {}\n", self.port);
-        self.port = free_port();
-        let config = self
-            .config()
-            .replacen(&old, &format!("\nport = {}\n", self.port), 1);
-        self.write_config(&config);
     }
 
     /// Like `spawn`, but answers the agent's output when it exits instead of serving.
+    /// With `port = 0` (the harness's choice) the OS gives the agent a port it holds
+    /// from the start, so no other process can take it before the agent listens: the
+    /// agent prints it and `port` is set from that line. Another configured port is
+    /// used as it is.
     pub fn try_spawn(&mut self) -> Result<(), String> {
+        // Only what this start writes: an agent started again appends to the log.
+        let log_start = std::fs::metadata(self.log_path()).map_or(0, |m| m.len());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -192,21 +183,34 @@ impl Agent {
             .spawn()
             .expect("start the agent");
         self.child = Some(child);
+        let configured = configured_port(&self.config());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 self.child = None;
                 return Err(format!("exited with {status}:\n{}", self.log()));
             }
-            // Only this agent's answer counts, not that of another process that
-            // took the port.
+            let port = match configured {
+                0 => self
+                    .log_since(log_start)
+                    .split_inclusive('\n')
+                    .find_map(announced_port),
+                port => Some(port),
+            };
+            // Only this agent's answer counts (a configured port may be another
+            // process's, which may never answer: hence the short wait, after which
+            // the agent's exit is looked for again).
             let pid = self.child.as_ref().unwrap().id();
-            if client::try_send(self.port, &Request::get("/status")).is_ok_and(|r| {
-                r.status == 200
-                    && serde_json::from_slice::<Value>(&r.body)
-                        .is_ok_and(|status| status["pid"] == pid)
-            }) {
-                return Ok(());
+            let status = Request::get("/status").read_timeout(Duration::from_secs(2));
+            if let Some(port) = port {
+                self.port = port;
+                if client::try_send(port, &status).is_ok_and(|r| {
+                    r.status == 200
+                        && serde_json::from_slice::<Value>(&r.body)
+                            .is_ok_and(|status| status["pid"] == pid)
+                }) {
+                    return Ok(());
+                }
             }
             assert!(
                 Instant::now() < deadline,
@@ -215,6 +219,13 @@ impl Agent {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The agent's output after the first `offset` bytes.
+    fn log_since(&self, offset: u64) -> String {
+        let log = std::fs::read(self.log_path()).unwrap_or_default();
+        let start = usize::try_from(offset).map_or(log.len(), |o| o.min(log.len()));
+        String::from_utf8_lossy(&log[start..]).into_owned()
     }
 
     pub fn pid(&self) -> u32 {
@@ -291,6 +302,25 @@ impl Agent {
         assert_eq!(res.status, 200, "login: {}", res.text());
         res.json()["session"].as_str().unwrap().to_string()
     }
+}
+
+/// The `[temboard] port` of a configuration the harness wrote: its first `port`
+/// line (0 when there is none, as the harness always writes one).
+fn configured_port(config: &str) -> u16 {
+    config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("port = "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The port of the agent's `temboard-agent listening on https://ADDRESS:PORT` line,
+/// once the whole line is written.
+fn announced_port(line: &str) -> Option<u16> {
+    let address = line
+        .strip_suffix('\n')?
+        .strip_prefix("temboard-agent listening on https://")?;
+    address.rsplit_once(':')?.1.parse().ok()
 }
 
 impl Drop for Agent {

@@ -6,7 +6,7 @@
 //! tested on captured fixtures; nothing here keeps state between readings: the
 //! caller keeps the previous one.
 
-use procfs::{CpuInfo, ExplicitSystemInfo, FromBufRead, FromBufReadSI, KernelStats};
+use procfs::{CpuInfo, FromBufRead};
 use serde::Serialize;
 
 use super::HostError;
@@ -60,16 +60,9 @@ impl CpuStat {
     }
 }
 
-/// Parses /proc/stat. Ticks per second do not matter here: we keep raw ticks.
+/// Parses /proc/stat.
 pub fn parse_stat(text: &str) -> Result<CpuStat, HostError> {
-    let info = ExplicitSystemInfo {
-        boot_time_secs: 0,
-        ticks_per_second: 100,
-        page_size: 4096,
-        is_little_endian: cfg!(target_endian = "little"),
-    };
-    let stats = KernelStats::from_buf_read(text.as_bytes(), &info)
-        .map_err(|e| HostError::parse("/proc/stat", e))?;
+    let stats = super::kernel_stats(text)?;
     Ok(CpuStat {
         total: CpuTimes::from(&stats.total),
         per_cpu: stats.cpu_time.iter().map(CpuTimes::from).collect(),
@@ -86,45 +79,20 @@ pub fn read_stat() -> Result<CpuStat, HostError> {
 /// Columns a kernel does not write are 0; a line with fewer than the four oldest
 /// columns is an error.
 pub fn parse_named(text: &str) -> Result<Vec<(String, CpuTimes)>, HostError> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut words = line.split_ascii_whitespace();
-        let Some(name) = words.next() else { continue };
-        let Some(number) = name.strip_prefix("cpu") else {
-            continue;
-        };
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let values = words
-            .map(str::parse::<u64>)
-            .collect::<Result<Vec<u64>, _>>()
-            .map_err(|e| HostError::parse("/proc/stat", format!("{name}: {e}")))?;
-        if values.len() < 4 {
-            return Err(HostError::parse(
-                "/proc/stat",
-                format!("{name}: {} columns, at least 4 expected", values.len()),
-            ));
-        }
-        let at = |i: usize| values.get(i).copied().unwrap_or(0);
-        let times = CpuTimes {
-            user: at(0),
-            nice: at(1),
-            system: at(2),
-            idle: at(3),
-            iowait: at(4),
-            irq: at(5),
-            softirq: at(6),
-            steal: at(7),
-            guest: at(8),
-            guest_nice: at(9),
-        };
-        out.push((name.to_string(), times));
-    }
-    if out.is_empty() {
+    let stats = super::kernel_stats(text)?;
+    if stats.cpu_time.is_empty() {
         return Err(HostError::parse("/proc/stat", "no cpuN line"));
     }
-    Ok(out)
+    // procfs keeps the per-CPU lines in file order but drops their names: take them
+    // from the lines it read (every line starting with "cpu" but the total's "cpu ").
+    let names = text
+        .lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .filter_map(|l| l.split_ascii_whitespace().next());
+    Ok(names
+        .zip(&stats.cpu_time)
+        .map(|(name, times)| (name.to_string(), CpuTimes::from(times)))
+        .collect())
 }
 
 pub fn read_named() -> Result<Vec<(String, CpuTimes)>, HostError> {
@@ -220,6 +188,11 @@ mod tests {
     const STAT: &str = include_str!("fixtures/stat-2cpu.txt");
     const STAT_LATER: &str = include_str!("fixtures/stat-2cpu-later.txt");
 
+    /// A minimal /proc/stat around `cpu_lines`, with the lines every kernel writes.
+    fn stat_with(cpu_lines: &str) -> String {
+        format!("cpu  10 1 5 100\n{cpu_lines}ctxt 5\nbtime 2\nprocesses 3\n")
+    }
+
     #[test]
     fn parses_total_and_per_cpu_lines() {
         let stat = parse_stat(STAT).unwrap();
@@ -232,8 +205,8 @@ mod tests {
 
     #[test]
     fn old_kernels_without_optional_columns() {
-        let text = "cpu  10 1 5 100\ncpu0 10 1 5 100\nctxt 1\nbtime 2\nprocesses 3\n";
-        let stat = parse_stat(text).unwrap();
+        let text = stat_with("cpu0 10 1 5 100\n");
+        let stat = parse_stat(&text).unwrap();
         assert_eq!(stat.count(), 1);
         assert_eq!(stat.total.iowait, 0);
         assert_eq!(stat.total.steal, 0);
@@ -293,8 +266,7 @@ mod tests {
         assert_eq!(named[1].1.system, 45598);
         assert_eq!(named[0].1.steal, 2131);
         // cpu2 offline: cpu3 keeps its name.
-        let text = "cpu  4 0 4 4\ncpu0 1 0 2 3\ncpu3 3 0 2 1 9\ncpufreq 1\nctxt 5\n";
-        let named = parse_named(text).unwrap();
+        let named = parse_named(&stat_with("cpu0 1 0 2 3\ncpu3 3 0 2 1 9\n")).unwrap();
         assert_eq!(named.len(), 2);
         assert_eq!(named[1].0, "cpu3");
         assert_eq!(named[1].1.iowait, 9);
@@ -306,8 +278,9 @@ mod tests {
     #[test]
     fn named_lines_reject_garbage() {
         assert!(parse_named("").is_err());
-        assert!(parse_named("cpu0 1 2 x 4\n").is_err());
-        assert!(parse_named("cpu0 1 2 3\n").is_err());
+        assert!(parse_named(&stat_with("")).is_err(), "no cpuN line");
+        assert!(parse_named(&stat_with("cpu0 1 2 x 4\n")).is_err());
+        assert!(parse_named(&stat_with("cpu0 1 2 3\n")).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The CPUs of the host as /proc/cpuinfo describes them, for the monitoring
-//! record's `hostinfo.cpus`: processor number, model name, clock (MHz), cache size
-//! and core id, each as the text the kernel writes. Pure over the file text.
+//! The CPUs of the host as /proc/cpuinfo describes them (parsed by procfs), for the
+//! monitoring record's `hostinfo.cpus`: processor number, model name, clock (MHz),
+//! cache size and core id, each as the text the kernel writes. Pure over the file
+//! text.
 //!
 //! /proc/cpuinfo is one block per CPU (blank-line separated `key : value` lines)
 //! plus, on ARM, blocks that describe the whole machine. A block is a CPU when it
@@ -8,6 +9,7 @@
 //! (aarch64 writes no model name, clock, cache size or core id): the keys stay,
 //! their values are text, as the 7.x record has them.
 
+use procfs::{CpuInfo, FromBufRead};
 use serde::Serialize;
 
 use super::HostError;
@@ -26,49 +28,37 @@ pub struct CpuDescription {
 /// ARMv7 (`model name`), MIPS (`cpu model`), POWER (`cpu`).
 const MODEL_KEYS: [&str; 3] = ["model name", "cpu model", "cpu"];
 
-fn blocks(text: &str) -> Vec<Vec<(&str, &str)>> {
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    for line in text.lines() {
-        if let Some((key, value)) = line.split_once(':') {
-            current.push((key.trim(), value.trim()));
-        } else if line.trim().is_empty() && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
-        }
-        // Any other line has no colon (e.g. "power management" on some kernels):
-        // not a field.
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
+/// Old ARMv7 kernels name the model once for the machine, above the first CPU
+/// (`Processor : ARMv7 Processor rev 10 (v7l)`), where procfs, which keeps the
+/// lines of CPU blocks only, does not look.
+fn machine_model(text: &str) -> &str {
+    text.lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == "Processor").then(|| value.trim())
+        })
+        .unwrap_or_default()
 }
 
-fn field<'a>(block: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
-    block.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
-}
-
-/// The CPUs of /proc/cpuinfo, in file order. Old ARMv7 kernels name the model once
-/// for the machine (`Processor : ARMv7 Processor rev 10 (v7l)`): every CPU gets it.
-/// A layout without `processor` blocks (s390x writes `processor 0: version = ...`)
+/// The CPUs of /proc/cpuinfo, in file order (procfs's blocks that have a
+/// `processor` line). On old ARMv7 every CPU gets the machine's model. A layout
+/// without `processor` blocks (s390x writes `processor 0: version = ...`)
 /// describes no CPU: an empty list, not an error that would cost the record the
 /// rest of the host's description.
 pub fn parse(text: &str) -> Vec<CpuDescription> {
-    let blocks = blocks(text);
-    let machine_model = blocks
-        .iter()
-        .find_map(|b| field(b, "Processor"))
-        .unwrap_or_default();
-    blocks
-        .iter()
-        .filter_map(|b| {
-            let processor = field(b, "processor")?;
-            let text = |key: &str| field(b, key).unwrap_or_default().to_string();
+    let Ok(info) = CpuInfo::from_buf_read(text.as_bytes()) else {
+        return Vec::new();
+    };
+    let machine_model = machine_model(text);
+    (0..info.num_cores())
+        .filter_map(|i| {
+            let field = |key: &str| info.get_field(i, key);
+            let text = |key: &str| field(key).unwrap_or_default().to_string();
             Some(CpuDescription {
-                processor: processor.to_string(),
+                processor: field("processor")?.to_string(),
                 model_name: MODEL_KEYS
                     .iter()
-                    .find_map(|k| field(b, k))
+                    .find_map(|k| field(k))
                     .unwrap_or(machine_model)
                     .to_string(),
                 cpu_mhz: text("cpu MHz"),
@@ -149,6 +139,24 @@ mod tests {
                     processor 0: version = FF, identification = 0133E8, machine = 2964\n";
         assert_eq!(parse(s390), Vec::new());
         assert_eq!(parse(""), Vec::new());
+    }
+
+    #[test]
+    fn a_single_cpu_has_its_fields() {
+        // procfs moves the fields all CPUs share out of their blocks: with one CPU,
+        // every field; they must still be that CPU's.
+        let one = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n\
+                   cpu MHz\t\t: 2200.000\ncache size\t: 56320 KB\ncore id\t\t: 0\n";
+        assert_eq!(
+            parse(one),
+            [CpuDescription {
+                processor: "0".into(),
+                model_name: "Intel(R) Xeon(R) CPU @ 2.20GHz".into(),
+                cpu_mhz: "2200.000".into(),
+                cache_size: "56320 KB".into(),
+                core_id: "0".into(),
+            }]
+        );
     }
 
     #[test]

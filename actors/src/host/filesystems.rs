@@ -1,6 +1,7 @@
 //! Size and use of the host's real filesystems, from /proc/mounts and statvfs(3),
 //! for the `filesystems_size` probe and the record's `hostinfo.filesystems`. Never
-//! runs df. Parsers are pure over the file texts; `read` does the I/O.
+//! runs df. Parsers are pure over the file texts (/proc/mounts by procfs); `read`
+//! does the I/O.
 //!
 //! Which mounts count (the "real" filesystems, as df without `-a` and the 7.x agent
 //! show them; the 7.x record of a Debian host lists `/` only, not /dev or /dev/shm):
@@ -33,6 +34,7 @@ use std::sync::mpsc;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use procfs::{FromBufRead, MountEntry};
 use serde::Serialize;
 
 use super::HostError;
@@ -48,47 +50,29 @@ pub struct Mount {
     pub fstype: String,
 }
 
-/// Undoes the octal escapes the kernel writes for space, tab, newline and
-/// backslash in /proc/mounts (`\040`, `\011`, `\012`, `\134`).
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|d| {
-            bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)) && d[0] <= b'3'
-        });
-        match octal {
-            Some(d) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The mounts of /proc/mounts, in file order. Lines with fewer than three fields
-/// are skipped.
-pub fn parse_mounts(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.split_ascii_whitespace();
-            Some(Mount {
-                device: unescape(f.next()?),
-                mount_point: unescape(f.next()?),
-                fstype: unescape(f.next()?),
-            })
+/// The mounts of /proc/mounts (procfs), in file order; a malformed line is an
+/// error (the kernel writes six fields on every line).
+pub fn parse_mounts(text: &str) -> Result<Vec<Mount>, HostError> {
+    // procfs decodes the kernel's octal escapes for tab, newline, backslash and `#`
+    // but not `\040`, a space: make it a NUL, which no path or device name can hold
+    // (and the kernel never writes), then a space again. Done on the raw text, an
+    // escaped backslash followed by "040" (`\134040`) is left alone.
+    let text = text.replace("\\040", "\0");
+    let entries = Vec::<MountEntry>::from_buf_read(text.as_bytes())
+        .map_err(|e| HostError::parse("/proc/mounts", e))?;
+    let field = |s: String| s.replace('\0', " ");
+    Ok(entries
+        .into_iter()
+        .map(|m| Mount {
+            device: field(m.fs_spec),
+            mount_point: field(m.fs_file),
+            fstype: field(m.fs_vfstype),
         })
-        .collect()
+        .collect())
 }
 
-/// The filesystem types of /proc/filesystems that are backed by a block device
-/// (those without `nodev`).
+/// The filesystem types of /proc/filesystems (procfs has no parser for it) that are
+/// backed by a block device (those without `nodev`).
 pub fn parse_block_types(text: &str) -> HashSet<String> {
     text.lines()
         .filter_map(|line| {
@@ -333,7 +317,7 @@ pub fn measure(mounts: &[Mount], timeout: Duration, stat: StatFn) -> Sizes {
 
 /// The host's real filesystems and their sizes now.
 pub fn read() -> Result<Sizes, HostError> {
-    let mounts = parse_mounts(&super::read("/proc/mounts")?);
+    let mounts = parse_mounts(&super::read("/proc/mounts")?)?;
     let block_types = parse_block_types(&super::read("/proc/filesystems")?);
     Ok(measure(
         &real_mounts(&mounts, &block_types),
@@ -376,7 +360,10 @@ mod tests {
 
     #[test]
     fn this_host_has_only_its_root_filesystem() {
-        let real = real_mounts(&parse_mounts(MOUNTS), &parse_block_types(FILESYSTEMS));
+        let real = real_mounts(
+            &parse_mounts(MOUNTS).unwrap(),
+            &parse_block_types(FILESYSTEMS),
+        );
         assert_eq!(real, [mount("/dev/vda", "/", "ext4")]);
     }
 
@@ -385,18 +372,32 @@ mod tests {
         let mounts = parse_mounts(
             "/dev/sdb1 /mnt/my\\040disk ext4 rw 0 0\n\
              //srv/share /mnt/back\\134slash\\011tab cifs rw 0 0\n\
-             /dev/sdc1 /mnt/not\\08octal ext4 rw 0 0\nshort line\n",
-        );
+             /dev/sdc1 /mnt/not\\08octal ext4 rw 0 0\n\
+             /dev/sdd1 /mnt/a\\134040b\\043c ext4 rw 0 0\n",
+        )
+        .unwrap();
         assert_eq!(
             points(&mounts),
-            ["/mnt/my disk", "/mnt/back\\slash\ttab", "/mnt/not\\08octal"]
+            [
+                "/mnt/my disk",
+                "/mnt/back\\slash\ttab",
+                "/mnt/not\\08octal",
+                "/mnt/a\\040b#c"
+            ]
         );
+        assert_eq!(mounts[1].device, "//srv/share");
+    }
+
+    #[test]
+    fn a_malformed_mounts_line_is_an_error_not_a_panic() {
+        assert!(parse_mounts("/dev/sda1 / ext4 rw 0 0\nshort line\n").is_err());
+        assert_eq!(parse_mounts("").unwrap(), []);
     }
 
     #[test]
     fn a_server_with_network_bind_and_hidden_mounts() {
         let types = parse_block_types(FILESYSTEMS);
-        let real = real_mounts(&parse_mounts(MOUNTS_SERVER), &types);
+        let real = real_mounts(&parse_mounts(MOUNTS_SERVER).unwrap(), &types);
         assert_eq!(
             real,
             [

@@ -1,9 +1,11 @@
 //! Pure functions over /proc, statvfs and the resolver that describe the host: CPUs
 //! (times total and per CPU, count, models, /proc/cpuinfo fields, usage between two
 //! readings), memory (bytes), load average, processes, filesystems, IP addresses,
-//! OS version and flavor, host name. Parsers take the file text so they are tested
-//! on captured fixtures (`fixtures/`); the `read` functions around them only do the
-//! I/O. Nothing here knows of the dashboard or monitoring that use it, and nothing
+//! OS version and flavor, host name. The /proc files are parsed by the procfs crate
+//! (/proc/stat, cpuinfo, meminfo, loadavg, mounts) from their text, so that parsers
+//! are tested on captured fixtures (`fixtures/`); the `read` functions around them
+//! only do the I/O. Only what procfs does not parse is parsed here (/proc/filesystems,
+//! os-release). Nothing here knows of the dashboard or monitoring that use it, and nothing
 //! keeps state, with one exception: `filesystems` remembers the mount points whose
 //! statvfs is stuck (a dead network mount), so that each run does not leave one
 //! more thread hanging on them. Per-process figures (/proc/<pid>) belong to their
@@ -48,6 +50,21 @@ impl std::error::Error for HostError {}
 
 fn read(file: &'static str) -> Result<String, HostError> {
     std::fs::read_to_string(file).map_err(|e| HostError::parse(file, e))
+}
+
+/// /proc/stat as procfs parses it, for `cpu` (times) and `process` (counters). The
+/// system facts procfs asks for only convert ticks to other units, which the
+/// callers never use: they keep raw ticks.
+fn kernel_stats(text: &str) -> Result<procfs::KernelStats, HostError> {
+    use procfs::FromBufReadSI;
+    let info = procfs::ExplicitSystemInfo {
+        boot_time_secs: 0,
+        ticks_per_second: 100,
+        page_size: 4096,
+        is_little_endian: cfg!(target_endian = "little"),
+    };
+    procfs::KernelStats::from_buf_read(text.as_bytes(), &info)
+        .map_err(|e| HostError::parse("/proc/stat", e))
 }
 
 /// Rounds a percent to one decimal, as temBoard reports them.

@@ -18,40 +18,16 @@ pub struct ProcessStat {
     pub procs_blocked: u64,
 }
 
-/// Parses /proc/stat. `processes` and `ctxt` are required: without them the
-/// counters would read as zero and their deltas as nonsense.
+/// Parses /proc/stat (procfs). `processes` and `ctxt` are required: without them
+/// the counters would read as zero and their deltas as nonsense.
 pub fn parse_stat(text: &str) -> Result<ProcessStat, HostError> {
-    let (mut forks, mut ctxt) = (None, None);
-    let mut stat = ProcessStat::default();
-    for line in text.lines() {
-        let mut words = line.split_ascii_whitespace();
-        let (Some(key), Some(value)) = (words.next(), words.next()) else {
-            continue;
-        };
-        let slot = match key {
-            "processes" => &mut forks,
-            "ctxt" => &mut ctxt,
-            "procs_running" => {
-                stat.procs_running = number(key, value)?;
-                continue;
-            }
-            "procs_blocked" => {
-                stat.procs_blocked = number(key, value)?;
-                continue;
-            }
-            _ => continue,
-        };
-        *slot = Some(number(key, value)?);
-    }
-    stat.forks = forks.ok_or_else(|| HostError::parse("/proc/stat", "no processes line"))?;
-    stat.context_switches = ctxt.ok_or_else(|| HostError::parse("/proc/stat", "no ctxt line"))?;
-    Ok(stat)
-}
-
-fn number(key: &str, value: &str) -> Result<u64, HostError> {
-    value
-        .parse()
-        .map_err(|e| HostError::parse("/proc/stat", format!("{key} {value:?}: {e}")))
+    let stats = super::kernel_stats(text)?;
+    Ok(ProcessStat {
+        forks: stats.processes,
+        context_switches: stats.ctxt,
+        procs_running: stats.procs_running.map_or(0, u64::from),
+        procs_blocked: stats.procs_blocked.map_or(0, u64::from),
+    })
 }
 
 pub fn read_stat() -> Result<ProcessStat, HostError> {
@@ -105,18 +81,20 @@ mod tests {
 
     #[test]
     fn old_kernels_without_procs_lines() {
-        let s = parse_stat("cpu  1 2 3 4\nctxt 10\nprocesses 7\n").unwrap();
+        let s = parse_stat("cpu  1 2 3 4\nctxt 10\nbtime 1\nprocesses 7\n").unwrap();
         assert_eq!((s.forks, s.context_switches), (7, 10));
         assert_eq!((s.procs_running, s.procs_blocked), (0, 0));
     }
 
     #[test]
     fn missing_or_garbled_counters_are_errors() {
+        let stat = |lines: &str| parse_stat(&format!("cpu  1 2 3 4\nbtime 1\n{lines}"));
+        assert!(stat("ctxt 10\nprocesses 7\n").is_ok());
         assert!(parse_stat("").is_err());
-        assert!(parse_stat("ctxt 10\n").is_err());
-        assert!(parse_stat("processes 7\n").is_err());
-        assert!(parse_stat("ctxt 10\nprocesses x\n").is_err());
-        assert!(parse_stat("ctxt 10\nprocesses 7\nprocs_running -1\n").is_err());
+        assert!(stat("ctxt 10\n").is_err());
+        assert!(stat("processes 7\n").is_err());
+        assert!(stat("ctxt 10\nprocesses x\n").is_err());
+        assert!(stat("ctxt 10\nprocesses 7\nprocs_running -1\n").is_err());
     }
 
     #[test]

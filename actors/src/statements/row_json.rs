@@ -9,6 +9,8 @@ use tokio_postgres::Row;
 
 use super::columns::Naming;
 use super::counters::{Counters, Key, BLOCK_COUNTERS, IO_TIMES};
+use crate::error::Error;
+use crate::pg_row::Column;
 
 /// A row of the snapshot statement (actors/sql/statements/snapshot.sql).
 #[derive(Debug, Clone, PartialEq)]
@@ -27,36 +29,37 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn from_row(row: &Row) -> Result<Entry, tokio_postgres::Error> {
-        let calls: i64 = row.try_get("calls")?;
-        let mean: f64 = row.try_get("mean_time")?;
-        let stddev: f64 = row.try_get("stddev_time")?;
+    /// A column of another type than expected is an internal error naming it.
+    pub fn from_row(row: &Row) -> Result<Entry, Error> {
+        let calls: i64 = row.col("calls")?;
+        let mean: f64 = row.col("mean_time")?;
+        let stddev: f64 = row.col("stddev_time")?;
         let mut blocks = [0i64; 10];
         for (value, name) in blocks.iter_mut().zip(BLOCK_COUNTERS) {
-            *value = row.try_get(name)?;
+            *value = row.col(name)?;
         }
         let mut io_times = [0f64; 6];
         for (value, name) in io_times.iter_mut().zip(IO_TIMES) {
-            *value = row.try_get(name)?;
+            *value = row.col(name)?;
         }
         Ok(Entry {
             key: Key {
-                userid: row.try_get("userid")?,
-                dbid: row.try_get("dbid")?,
-                queryid: row.try_get("queryid")?,
+                userid: row.col("userid")?,
+                dbid: row.col("dbid")?,
+                queryid: row.col("queryid")?,
             },
-            rolname: row.try_get("rolname")?,
-            datname: row.try_get("datname")?,
-            query: row.try_get("query")?,
-            min_time: row.try_get("min_time")?,
-            max_time: row.try_get("max_time")?,
+            rolname: row.col("rolname")?,
+            datname: row.col("datname")?,
+            query: row.col("query")?,
+            min_time: row.col("min_time")?,
+            max_time: row.col("max_time")?,
             mean_time: mean,
             stddev_time: stddev,
             counters: Counters {
                 calls,
-                rows: row.try_get("rows")?,
+                rows: row.col("rows")?,
                 blocks,
-                total_time: row.try_get("total_time")?,
+                total_time: row.col("total_time")?,
                 sum_squares: Counters::sum_squares_of(calls, mean, stddev),
                 io_times,
             },

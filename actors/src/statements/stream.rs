@@ -25,7 +25,7 @@ use slog::{debug, info, warn, Logger};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Row, RowStream};
+use tokio_postgres::{Client, RowStream};
 
 use super::columns::{snapshot_sql, Naming, Order};
 use super::counters::{Counters, Key};
@@ -143,12 +143,16 @@ pub async fn start(
         .map_err(|e| read_error(&e, &dbname))?;
     let mut rows = Box::pin(rows);
     // pg_stat_statements refuses to run when not preloaded only once the statement
-    // executes: wait for the first row so that this is still a 404.
+    // executes: wait for the first row so that this is still a 404. Decoded here
+    // too, so that a column of another type than the agent reads is still an error
+    // answer rather than a stream cut before its first byte.
     let first = rows
         .next()
         .await
         .transpose()
-        .map_err(|e| read_error(&e, &dbname))?;
+        .map_err(|e| read_error(&e, &dbname))?
+        .map(|row| Entry::from_row(&row))
+        .transpose()?;
 
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let task = Task {
@@ -271,7 +275,7 @@ struct Task {
 }
 
 impl Task {
-    async fn run(mut self, first: Option<Row>, keeper: Recipient<KeepSnapshot>) {
+    async fn run(mut self, first: Option<Entry>, keeper: Recipient<KeepSnapshot>) {
         let mut counters = Vec::new();
         match self.pump(first, &mut counters).await {
             Ok(Some(End {
@@ -309,7 +313,7 @@ impl Task {
     /// went away.
     async fn pump(
         &mut self,
-        first: Option<Row>,
+        first: Option<Entry>,
         counters: &mut Vec<(Key, Counters)>,
     ) -> Result<Option<End>, Error> {
         let mut buf = Vec::with_capacity(CHUNK_BYTES * 2);
@@ -318,8 +322,7 @@ impl Task {
         buf.extend_from_slice(b",\"data\":[");
         let mut answered: u64 = 0;
         let mut next = first;
-        while let Some(row) = next {
-            let entry = Entry::from_row(&row).map_err(|e| read_error(&e, &self.dbname))?;
+        while let Some(entry) = next {
             let difference = self
                 .earlier
                 .as_ref()
@@ -347,7 +350,9 @@ impl Task {
                 .next()
                 .await
                 .transpose()
-                .map_err(|e| read_error(&e, &self.dbname))?;
+                .map_err(|e| read_error(&e, &self.dbname))?
+                .map(|row| Entry::from_row(&row))
+                .transpose()?;
         }
         buf.extend_from_slice(b"]}");
         Ok(Some(End {
