@@ -18,8 +18,7 @@ fn sizes_match_postgresql_at_every_level() {
     let pg = PgCluster::shared();
     let db = create_db(pg, "sizes");
     sized_table(pg, &db, "public", "sized");
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
 
     let total = int(pg, &db, "SELECT pg_total_relation_size('sized')");
     let index = int(pg, &db, "SELECT pg_indexes_size('sized')");
@@ -135,12 +134,7 @@ fn sizes_match_postgresql_at_every_level() {
     // The database page.
     let d = get_ok(&agent, &format!("/maintenance/{db}"), &session);
     assert_eq!(d["total_bytes"], db_size);
-    let public = d["schemas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "public")
-        .expect("public schema listed");
+    let public = row_where(&d["schemas"], "name", "public");
     assert_eq!(public["n_tables"], 1);
     assert_eq!(public["n_indexes"], 1);
     assert_eq!(public["total_bytes"], total);
@@ -148,22 +142,12 @@ fn sizes_match_postgresql_at_every_level() {
     assert_eq!(public["indexes_bytes"], index);
     assert_eq!(public["toast_bytes"].as_f64(), Some(toast as f64));
     assert!(public["toast_bytes"].is_f64());
-    let catalog = d["schemas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "pg_catalog")
-        .expect("pg_catalog listed");
+    let catalog = row_where(&d["schemas"], "name", "pg_catalog");
     assert!(catalog["n_tables"].as_i64().unwrap() > 50);
 
     // The instance page.
     let i = get_ok(&agent, "/maintenance", &session);
-    let mine = i["databases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["datname"] == db.as_str())
-        .unwrap_or_else(|| panic!("{db} in {i}"));
+    let mine = row_where(&i["databases"], "datname", &db);
     assert_eq!(mine["total_bytes"], db_size);
     assert!(mine["n_tables"].is_f64());
     assert!(mine["tables_bloat_bytes"].is_f64());
@@ -185,16 +169,15 @@ fn sizes_match_postgresql_at_every_level() {
 #[test]
 fn bloat_is_estimated_from_statistics() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "bloat");
-    pg.psql(
-        &db,
+    let db = create_db_with(
+        pg,
+        "bloat",
         "CREATE TABLE b (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
          INSERT INTO b SELECT g, repeat('y', 100) FROM generate_series(1, 20000) g;\
          DELETE FROM b WHERE id % 4 <> 0;",
     );
     pg.psql(&db, "VACUUM ANALYZE b");
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
     let t = get_ok(
         &agent,
         &format!("/maintenance/{db}/schema/public/table/b"),
@@ -219,10 +202,8 @@ fn bloat_is_estimated_from_statistics() {
 #[test]
 fn unknown_objects_answer_404_naming_them() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "unknown");
-    pg.psql(&db, "CREATE TABLE present (id int)");
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let db = create_db_with(pg, "unknown", "CREATE TABLE present (id int)");
+    let (agent, session) = logged_in(Agent::start(pg));
     let cases = [
         ("/maintenance/no_such_db_m8".to_string(), "no_such_db_m8"),
         (
@@ -264,29 +245,22 @@ fn unknown_objects_answer_404_naming_them() {
 #[test]
 fn hostile_names_are_browsed_as_names() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "names");
+    let db = create_db_with_victim(pg, "names");
     let schema = "we ird\"sch.ema";
     let table = "x; DROP TABLE victim; --";
     let unicode = "tablé ünïcødé/ß";
-    pg.psql(&db, "CREATE TABLE victim (id int)");
     sized_table(pg, &db, schema, table);
     sized_table(pg, &db, schema, unicode);
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
 
     let s = get_ok(
         &agent,
         &format!("/maintenance/{db}/schema/{}", enc(schema)),
         &session,
     );
-    let mut names: Vec<&str> = s["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, [unicode, table], "{s}");
+    let mut listed = names(&s["tables"]);
+    listed.sort();
+    assert_eq!(listed, [unicode, table], "{s}");
     for name in [table, unicode] {
         let t = get_ok(
             &agent,
@@ -301,7 +275,7 @@ fn hostile_names_are_browsed_as_names() {
         assert_eq!(t["schemaname"], schema);
         assert_eq!(t["n_live_tup"], 3001);
     }
-    assert_eq!(int(pg, &db, "SELECT count(*) FROM victim"), 0);
+    assert_victim_intact(pg, &db);
 }
 
 #[test]
@@ -318,8 +292,7 @@ fn a_schema_with_ten_thousand_tables_answers_and_pages() {
            IF i % 1000 = 0 THEN COMMIT; END IF; \
          END LOOP; END $$;",
     );
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
 
     let started = Instant::now();
     let s = get_ok(&agent, &format!("/maintenance/{db}/schema/s"), &session);
@@ -334,27 +307,16 @@ fn a_schema_with_ten_thousand_tables_answers_and_pages() {
         &format!("/maintenance/{db}/schema/s?limit=100&offset=9950"),
         &session,
     );
-    let names: Vec<&str> = p["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names.len(), 50);
-    assert_eq!(names[0], "t09951");
-    assert_eq!(names[49], "t10000");
+    let page = names(&p["tables"]);
+    assert_eq!(page.len(), 50);
+    assert_eq!(page[0], "t09951");
+    assert_eq!(page[49], "t10000");
     assert_eq!(p["indexes"].as_array().unwrap().len(), 5);
     // The schema's total is the whole schema's, whatever the page.
     assert_eq!(p["total_bytes"], s["total_bytes"]);
 
     let d = get_ok(&agent, &format!("/maintenance/{db}"), &session);
-    let row = d["schemas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "s")
-        .unwrap()
-        .clone();
+    let row = row_where(&d["schemas"], "name", "s");
     assert_eq!(row["n_tables"], 10000);
     assert_eq!(row["n_indexes"], 1000);
 }
@@ -363,8 +325,7 @@ fn a_schema_with_ten_thousand_tables_answers_and_pages() {
 /// type `name`, failed with "identifier too long" (500); no object has it: 404.
 #[test]
 fn names_longer_than_postgresql_allows_are_not_found() {
-    let agent = Agent::start(PgCluster::shared());
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(PgCluster::shared()));
     let long = "n".repeat(64);
     let gets = [
         format!("/maintenance/{long}"),

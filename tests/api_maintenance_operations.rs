@@ -17,27 +17,21 @@ use common::*;
 #[test]
 fn immediate_vacuum_analyze_and_analyze_update_statistics() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "vacnow");
-    pg.psql(
-        &db,
+    let db = create_db_with(
+        pg,
+        "vacnow",
         "CREATE TABLE t (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
          INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 5000) g;\
          CREATE TABLE a (id int) WITH (autovacuum_enabled = false);\
          INSERT INTO a SELECT generate_series(1, 4321);",
     );
-    let agent = Agent::start(pg);
-    let session = agent.login();
-    let path = format!("/maintenance/{db}/schema/public/table/t");
+    let (agent, session) = logged_in(Agent::start(pg));
+    let path = table_path(&db, "t");
     let before = get_ok(&agent, &path, &session);
     assert!(before["last_vacuum"].is_null() && before["last_analyze"].is_null());
 
-    let id = schedule(
-        &agent,
-        &session,
-        &format!("{path}/vacuum"),
-        json!({ "mode": "analyze" }),
-    );
-    let done = wait_status(&agent, &session, "vacuum", &id, "done", 60);
+    let vacuum = format!("{path}/vacuum");
+    let done = run(&agent, &session, &vacuum, json!({ "mode": "analyze" }), 60);
     assert_eq!(done["dbname"], db.as_str());
     assert_eq!(done["schema"], "public");
     assert_eq!(done["table"], "t");
@@ -46,30 +40,23 @@ fn immediate_vacuum_analyze_and_analyze_update_statistics() {
     assert!(done["cron"].is_null());
     assert!(done["error"].is_null());
     assert!(done["started"].is_string() && done["finished"].is_string());
-    let after = get_when(&agent, &path, &session, |t| {
-        t["last_vacuum"].is_string() && t["last_analyze"].is_string()
-    });
-    assert!(after["last_vacuum"].is_string(), "{after}");
-    assert!(after["last_analyze"].is_string(), "{after}");
+    let after = wait_vacuumed_and_analyzed(&agent, &session, &path);
     assert_eq!(after["vacuum_count"], 1);
     assert_eq!(after["analyze_count"], 1);
 
     // ANALYZE alone: row_estimate then matches the table.
-    let apath = format!("/maintenance/{db}/schema/public/table/a");
-    assert_eq!(
-        get_ok(&agent, &apath, &session)["row_estimate"].as_f64(),
-        Some(0.0)
-    );
-    let id = schedule(&agent, &session, &format!("{apath}/analyze"), json!({}));
+    let apath = table_path(&db, "a");
+    let estimate = |t: &Value| t["row_estimate"].as_f64();
+    assert_eq!(estimate(&get_ok(&agent, &apath, &session)), Some(0.0));
+    let id = schedule_now(&agent, &session, &format!("{apath}/analyze"));
     let done = wait_status(&agent, &session, "analyze", &id, "done", 60);
     assert!(done["mode"].is_null());
-    let a = get_when(&agent, &apath, &session, |t| t["last_analyze"].is_string());
-    assert_eq!(a["row_estimate"].as_f64(), Some(4321.0));
+    let a = wait_analyzed(&agent, &session, &apath);
+    assert_eq!(estimate(&a), Some(4321.0));
     assert_eq!(
-        a["row_estimate"].as_f64().unwrap().to_string(),
+        estimate(&a).unwrap().to_string(),
         pg.psql(&db, "SELECT reltuples FROM pg_class WHERE relname = 'a'")
     );
-    assert!(a["last_analyze"].is_string());
 
     // The database-level lists hold the table-level tasks; another database's do not.
     let in_db = list(
@@ -119,32 +106,33 @@ fn immediate_vacuum_analyze_and_analyze_update_statistics() {
 #[test]
 fn vacuum_full_shrinks_a_bloated_table_and_reindex_works() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "full");
-    pg.psql(
-        &db,
+    let db = create_db_with(
+        pg,
+        "full",
         "CREATE TABLE big (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
          INSERT INTO big SELECT g, repeat('z', 200) FROM generate_series(1, 20000) g;\
          DELETE FROM big WHERE id % 10 <> 0;\
          CREATE INDEX big_v ON big (v);",
     );
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
+    let big = table_path(&db, "big");
     let size = || int(pg, &db, "SELECT pg_relation_size('big')");
     let before = size();
     // A transaction of a parallel test may keep the deleted rows visible for a
     // moment (they are copied as recently dead): run it again until it shrinks.
     let mut after = before;
+    let vacuum_big = format!("{big}/vacuum");
     wait_until(
         Duration::from_secs(120),
         "VACUUM FULL to shrink the table",
         || {
-            let id = schedule(
+            let done = run(
                 &agent,
                 &session,
-                &format!("/maintenance/{db}/schema/public/table/big/vacuum"),
+                &vacuum_big,
                 json!({ "mode": "full" }),
+                120,
             );
-            let done = wait_status(&agent, &session, "vacuum", &id, "done", 120);
             assert_eq!(done["mode"], "full");
             after = size();
             after * 4 < before
@@ -159,120 +147,69 @@ fn vacuum_full_shrinks_a_bloated_table_and_reindex_works() {
             &format!("SELECT relfilenode FROM pg_class WHERE relname = '{rel}'"),
         )
     };
+    let public = format!("/maintenance/{db}/schema/public");
     let v0 = node("big_v");
-    let id = schedule(
+    let done = run_now(
         &agent,
         &session,
-        &format!("/maintenance/{db}/schema/public/index/big_v/reindex"),
-        json!({}),
+        &format!("{public}/index/big_v/reindex"),
+        60,
     );
-    let done = wait_status(&agent, &session, "reindex", &id, "done", 60);
     assert_eq!(done["index"], "big_v");
     assert!(done["table"].is_null());
     assert_eq!(done["schema"], "public");
     let v1 = node("big_v");
     assert_ne!(v0, v1);
     let p0 = node("big_pkey");
-    let id = schedule(
-        &agent,
-        &session,
-        &format!("/maintenance/{db}/schema/public/table/big/reindex"),
-        json!({}),
-    );
-    wait_status(&agent, &session, "reindex", &id, "done", 60);
+    run_now(&agent, &session, &format!("{big}/reindex"), 60);
     assert_ne!(node("big_pkey"), p0);
     assert_ne!(node("big_v"), v1);
-    let id = schedule(
-        &agent,
-        &session,
-        &format!("/maintenance/{db}/reindex"),
-        json!({}),
-    );
-    let done = wait_status(&agent, &session, "reindex", &id, "done", 120);
+    let database = format!("/maintenance/{db}");
+    let done = run_now(&agent, &session, &format!("{database}/reindex"), 120);
     assert!(done["schema"].is_null() && done["table"].is_null() && done["index"].is_null());
     // Schema lists leave the database-wide REINDEX out; the table alias does too.
-    let schema_list = list(
-        &agent,
-        &session,
-        &format!("/maintenance/{db}/schema/public/reindex/scheduled"),
-    );
+    let scheduled = |path: String| list(&agent, &session, &path);
+    let schema_list = scheduled(format!("{public}/reindex/scheduled"));
     assert_eq!(schema_list.len(), 2, "{schema_list:?}");
-    let alias = list(
-        &agent,
-        &session,
-        &format!("/maintenance/{db}/schema/public/table/nothing/reindex/scheduled"),
-    );
+    let alias = scheduled(format!("{public}/table/nothing/reindex/scheduled"));
     assert_eq!(alias, schema_list);
-    assert_eq!(
-        list(
-            &agent,
-            &session,
-            &format!("/maintenance/{db}/reindex/scheduled")
-        )
-        .len(),
-        3
-    );
+    assert_eq!(scheduled(format!("{database}/reindex/scheduled")).len(), 3);
     // A database-wide VACUUM too.
-    let id = schedule(
+    let vacuum_db = format!("{database}/vacuum");
+    let done = run(
         &agent,
         &session,
-        &format!("/maintenance/{db}/vacuum"),
+        &vacuum_db,
         json!({"mode": "freeze,analyze"}),
+        120,
     );
-    let done = wait_status(&agent, &session, "vacuum", &id, "done", 120);
     assert_eq!(done["mode"], "freeze,analyze");
 }
 
 #[test]
 fn hostile_names_are_maintained_as_names() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "hostileops");
+    let db = create_db_with_victim(pg, "hostileops");
     let schema = "s; DROP TABLE victim; --";
     let table = "t\"x y;z";
     let index = "i\"; DROP TABLE victim; --";
-    pg.psql(&db, "CREATE TABLE victim (id int)");
     sized_table(pg, &db, schema, table);
+    let (schema_id, table_id, index_id) = (ident(schema), ident(table), ident(index));
     pg.psql(
         &db,
-        &format!(
-            "CREATE INDEX {} ON {}.{} (id)",
-            ident(index),
-            ident(schema),
-            ident(table)
-        ),
+        &format!("CREATE INDEX {index_id} ON {schema_id}.{table_id} (id)"),
     );
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
     let base = format!("/maintenance/{db}/schema/{}", enc(schema));
     let tpath = format!("{base}/table/{}", enc(table));
-    let ids = [
-        (
-            "vacuum",
-            schedule(
-                &agent,
-                &session,
-                &format!("{tpath}/vacuum"),
-                json!({ "mode": "full,freeze,analyze" }),
-            ),
-        ),
-        (
-            "analyze",
-            schedule(&agent, &session, &format!("{tpath}/analyze"), json!({})),
-        ),
-        (
-            "reindex",
-            schedule(&agent, &session, &format!("{tpath}/reindex"), json!({})),
-        ),
-        (
-            "reindex",
-            schedule(
-                &agent,
-                &session,
-                &format!("{base}/index/{}/reindex", enc(index)),
-                json!({}),
-            ),
-        ),
-    ];
+    let full = json!({ "mode": "full,freeze,analyze" });
+    let vacuum = format!("{tpath}/vacuum");
+    let mut ids = vec![("vacuum", schedule(&agent, &session, &vacuum, full))];
+    for op in ["analyze", "reindex"] {
+        ids.push((op, schedule_now(&agent, &session, &format!("{tpath}/{op}"))));
+    }
+    let index_path = format!("{base}/index/{}/reindex", enc(index));
+    ids.push(("reindex", schedule_now(&agent, &session, &index_path)));
     for (op, id) in &ids {
         let done = wait_status(&agent, &session, op, id, "done", 120);
         assert_eq!(done["schema"], schema, "{done}");
@@ -282,56 +219,34 @@ fn hostile_names_are_maintained_as_names() {
     assert_eq!(listed[0]["table"], table);
     let listed = list(&agent, &session, &format!("{base}/reindex/scheduled"));
     assert!(listed.iter().any(|t| t["index"] == index), "{listed:?}");
-    assert_eq!(int(pg, &db, "SELECT count(*) FROM victim"), 0);
-    let t = get_when(&agent, &tpath, &session, |t| {
-        t["last_vacuum"].is_string() && t["last_analyze"].is_string()
-    });
-    assert!(
-        t["last_vacuum"].is_string() && t["last_analyze"].is_string(),
-        "{t}"
-    );
+    assert_victim_intact(pg, &db);
+    wait_vacuumed_and_analyzed(&agent, &session, &tpath);
 }
 
 #[test]
 fn never_two_on_one_table_and_at_most_max_parallel() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "parallel");
-    pg.psql(
-        &db,
-        "CREATE TABLE l (id int); CREATE TABLE m (id int); CREATE TABLE n (id int);",
-    );
-    let agent = patient_agent(pg);
-    let session = agent.login();
-    let t = |name: &str| format!("/maintenance/{db}/schema/public/table/{name}");
+    let tables = "CREATE TABLE l (id int); CREATE TABLE m (id int); CREATE TABLE n (id int);";
+    let db = create_db_with(pg, "parallel", tables);
+    let (agent, session) = logged_in(patient_agent(pg));
+    let now = |path: String| schedule_now(&agent, &session, &path);
+    let status = |op: &str, id: &str| status_of(&agent, &session, op, id);
+    let t = |name: &str| table_path(&db, name);
     let lock = hold_lock(pg, &db, "l");
-    let a = schedule(&agent, &session, &format!("{}/vacuum", t("l")), json!({}));
+    let a = now(format!("{}/vacuum", t("l")));
     wait_status(&agent, &session, "vacuum", &a, "doing", 20);
     // Same table: waits, though a slot is free.
-    let b = schedule(&agent, &session, &format!("{}/analyze", t("l")), json!({}));
+    let b = now(format!("{}/analyze", t("l")));
     // Another table: runs beside it.
-    let c = schedule(&agent, &session, &format!("{}/analyze", t("m")), json!({}));
+    let c = now(format!("{}/analyze", t("m")));
     wait_status(&agent, &session, "analyze", &c, "done", 30);
-    assert_eq!(
-        task(&agent, &session, "analyze", &b).unwrap()["status"],
-        "todo"
-    );
-    assert_eq!(
-        task(&agent, &session, "vacuum", &a).unwrap()["status"],
-        "doing"
-    );
+    assert_eq!(status("analyze", &b), "todo");
+    assert_eq!(status("vacuum", &a), "doing");
     // The whole database waits for every table.
-    let d = schedule(
-        &agent,
-        &session,
-        &format!("/maintenance/{db}/analyze"),
-        json!({}),
-    );
-    let e = schedule(&agent, &session, &format!("{}/analyze", t("n")), json!({}));
+    let d = now(format!("/maintenance/{db}/analyze"));
+    let e = now(format!("{}/analyze", t("n")));
     wait_status(&agent, &session, "analyze", &e, "done", 30);
-    assert_eq!(
-        task(&agent, &session, "analyze", &d).unwrap()["status"],
-        "todo"
-    );
+    assert_eq!(status("analyze", &d), "todo");
     lock.release();
     wait_status(&agent, &session, "vacuum", &a, "done", 60);
     wait_status(&agent, &session, "analyze", &b, "done", 60);
@@ -341,51 +256,33 @@ fn never_two_on_one_table_and_at_most_max_parallel() {
 #[test]
 fn an_operation_that_cannot_get_its_lock_fails_with_the_reason() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "locked");
-    pg.psql(&db, "CREATE TABLE l (id int)");
-    let agent = Agent::start_with(
-        pg,
-        AgentSetup {
-            extra: "[postgresql]\nlock_timeout = 1000\n".to_string(),
-            ..AgentSetup::default()
-        },
-    );
-    let session = agent.login();
+    let db = create_db_with(pg, "locked", "CREATE TABLE l (id int)");
+    let impatient = AgentSetup {
+        extra: "[postgresql]\nlock_timeout = 1000\n".to_string(),
+        ..AgentSetup::default()
+    };
+    let (agent, session) = logged_in(Agent::start_with(pg, impatient));
     let lock = hold_lock(pg, &db, "l");
-    let id = schedule(
-        &agent,
-        &session,
-        &format!("/maintenance/{db}/schema/public/table/l/vacuum"),
-        json!({ "mode": "full" }),
-    );
+    let vacuum = format!("{}/vacuum", table_path(&db, "l"));
+    let id = schedule(&agent, &session, &vacuum, json!({ "mode": "full" }));
     let failed = wait_status(&agent, &session, "vacuum", &id, "failed", 30);
     lock.release();
-    assert_eq!(
-        failed["error"], "canceling statement due to lock timeout",
-        "{failed}"
-    );
+    let reason = "canceling statement due to lock timeout";
+    assert_eq!(failed["error"], reason, "{failed}");
     assert!(failed["finished"].is_string());
-    wait_until(Duration::from_secs(10), "the failure notification", || {
-        notifications(&agent, &session).iter().any(|n| {
-            n["username"] == USER
-                && n["message"]
-                    == format!(
-                        "VACUUM (FULL) on table \"public\".\"l\" of database \"{db}\" failed: \
-                         canceling statement due to lock timeout (task {id})"
-                    )
-        })
-    });
+    let on_l = format!("VACUUM (FULL) on table \"public\".\"l\" of database \"{db}\"");
+    let message = format!("{on_l} failed: {reason} (task {id})");
+    wait_notification(&agent, &session, USER, &message);
     assert!(agent.log().contains("maintenance operation failed"));
 }
 
 #[test]
 fn bad_input_is_refused_and_unknown_objects_are_404() {
     let pg = PgCluster::shared();
-    let db = create_db(pg, "badinput");
-    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY)");
-    let agent = Agent::start(pg);
-    let session = agent.login();
-    let vacuum = format!("/maintenance/{db}/schema/public/table/t/vacuum");
+    let db = create_db_with(pg, "badinput", "CREATE TABLE t (id int PRIMARY KEY)");
+    let (agent, session) = logged_in(Agent::start(pg));
+    let t = table_path(&db, "t");
+    let vacuum = format!("{t}/vacuum");
     for (body, parameter) in [
         (json!({ "mode": "fast" }), "mode"),
         (json!({ "mode": "full,verbose" }), "mode"),
@@ -409,13 +306,13 @@ fn bad_input_is_refused_and_unknown_objects_are_404() {
     let res = agent.post_as(
         &vacuum,
         &session,
-        &json!({ "datetime": "2099-01-01T00:00:00Z", "cron": "0 0 * * *" }),
+        &json!({ "datetime": LATER, "cron": "0 0 * * *" }),
     );
     assert_eq!(res.status, 406);
     let res = agent.send(Request::post(&vacuum, "not json").session(&session));
     assert_eq!(res.status, 400, "{}", res.text());
     // ANALYZE has no mode: one sent anyway is ignored.
-    let analyze = format!("/maintenance/{db}/schema/public/table/t/analyze");
+    let analyze = format!("{t}/analyze");
     let res = agent.post_as(
         &analyze,
         &session,
@@ -471,8 +368,7 @@ fn bad_input_is_refused_and_unknown_objects_are_404() {
 /// so another method fell through to the router's 404 instead of a 405.
 #[test]
 fn another_method_on_a_maintenance_path_is_405() {
-    let agent = Agent::start(PgCluster::shared());
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(PgCluster::shared()));
     for (method, path) in [
         ("TRACE", "/maintenance"),
         ("PUT", "/maintenance/tasks"),

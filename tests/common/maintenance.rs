@@ -37,6 +37,19 @@ pub fn create_db_with(pg: &PgCluster, tag: &str, sql: &str) -> String {
     db
 }
 
+/// A table `t` that autovacuum leaves alone: what the agent shows of it is what
+/// the test did.
+pub const QUIET_TABLE_T: &str = "CREATE TABLE t (id int) WITH (autovacuum_enabled = false)";
+
+/// A new database with a table `victim` that hostile names try to drop.
+pub fn create_db_with_victim(pg: &PgCluster, tag: &str) -> String {
+    create_db_with(pg, tag, "CREATE TABLE victim (id int)")
+}
+
+pub fn assert_victim_intact(pg: &PgCluster, db: &str) {
+    assert_eq!(int(pg, db, "SELECT count(*) FROM victim"), 0);
+}
+
 /// A quoted identifier, to create objects with hostile names from the test.
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -178,6 +191,31 @@ pub fn schedule(agent: &Agent, session: &str, path: &str, body: Value) -> String
     id
 }
 
+/// An agent with a user logged in, and the session.
+pub fn logged_in(agent: Agent) -> (Agent, String) {
+    let session = agent.login();
+    (agent, session)
+}
+
+/// Starts a stopped agent again on its directory; answers a new session.
+pub fn spawn_and_login(agent: &mut Agent) -> String {
+    agent.spawn();
+    agent.login()
+}
+
+/// Schedules the operation at `path` (its last segment names it) and waits up to
+/// `secs` until it is done; answers the task's details.
+pub fn run(agent: &Agent, session: &str, path: &str, body: Value, secs: u64) -> Value {
+    let op = path.rsplit('/').next().unwrap();
+    let id = schedule(agent, session, path, body);
+    wait_status(agent, session, op, &id, "done", secs)
+}
+
+/// `run` with an empty body: now, without options.
+pub fn run_now(agent: &Agent, session: &str, path: &str, secs: u64) -> Value {
+    run(agent, session, path, json!({}), secs)
+}
+
 /// `schedule` with an empty body: the operation runs now.
 pub fn schedule_now(agent: &Agent, session: &str, path: &str) -> String {
     schedule(agent, session, path, json!({}))
@@ -208,12 +246,19 @@ pub fn task(agent: &Agent, session: &str, op: &str, id: &str) -> Option<Value> {
 }
 
 /// The status of a task that must still be known.
-pub fn status(agent: &Agent, session: &str, op: &str, id: &str) -> Value {
+pub fn status_of(agent: &Agent, session: &str, op: &str, id: &str) -> Value {
     let task = task(agent, session, op, id).unwrap_or_else(|| panic!("task {id} known"));
     task["status"].clone()
 }
 
-pub fn wait_status(agent: &Agent, session: &str, op: &str, id: &str, status: &str, secs: u64) -> Value {
+pub fn wait_status(
+    agent: &Agent,
+    session: &str,
+    op: &str,
+    id: &str,
+    status: &str,
+    secs: u64,
+) -> Value {
     let mut last = None;
     wait_until(
         Duration::from_secs(secs),
