@@ -166,16 +166,16 @@ fn sizes_match_postgresql_at_every_level() {
     assert_eq!(agent.get(&format!("/maintenance/{db}")).status, 406);
 }
 
+/// 20,000 rows in a table without autovacuum, three in four deleted.
+const THREE_IN_FOUR_ROWS_DELETED: &str =
+    "CREATE TABLE b (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
+     INSERT INTO b SELECT g, repeat('y', 100) FROM generate_series(1, 20000) g;\
+     DELETE FROM b WHERE id % 4 <> 0;";
+
 #[test]
 fn bloat_is_estimated_from_statistics() {
     let pg = PgCluster::shared();
-    let db = create_db_with(
-        pg,
-        "bloat",
-        "CREATE TABLE b (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
-         INSERT INTO b SELECT g, repeat('y', 100) FROM generate_series(1, 20000) g;\
-         DELETE FROM b WHERE id % 4 <> 0;",
-    );
+    let db = create_db_with(pg, "bloat", THREE_IN_FOUR_ROWS_DELETED);
     pg.psql(&db, "VACUUM ANALYZE b");
     let (agent, session) = logged_in(Agent::start(pg));
     let t = get_ok(

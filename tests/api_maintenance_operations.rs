@@ -14,17 +14,17 @@ use serde_json::{json, Value};
 use common::maintenance::*;
 use common::*;
 
+/// Two tables never vacuumed nor analyzed: `t` with a primary key, `a` of 4,321 rows.
+const NEVER_VACUUMED_T_AND_A: &str =
+    "CREATE TABLE t (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
+     INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 5000) g;\
+     CREATE TABLE a (id int) WITH (autovacuum_enabled = false);\
+     INSERT INTO a SELECT generate_series(1, 4321);";
+
 #[test]
 fn immediate_vacuum_analyze_and_analyze_update_statistics() {
     let pg = PgCluster::shared();
-    let db = create_db_with(
-        pg,
-        "vacnow",
-        "CREATE TABLE t (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
-         INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 5000) g;\
-         CREATE TABLE a (id int) WITH (autovacuum_enabled = false);\
-         INSERT INTO a SELECT generate_series(1, 4321);",
-    );
+    let db = create_db_with(pg, "vacnow", NEVER_VACUUMED_T_AND_A);
     let (agent, session) = logged_in(Agent::start(pg));
     let path = table_path(&db, "t");
     let before = get_ok(&agent, &path, &session);
@@ -103,17 +103,17 @@ fn immediate_vacuum_analyze_and_analyze_update_statistics() {
     }
 }
 
+/// 20,000 rows in a table without autovacuum, nine in ten deleted, and two indexes.
+const NINE_IN_TEN_ROWS_DELETED: &str =
+    "CREATE TABLE big (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
+     INSERT INTO big SELECT g, repeat('z', 200) FROM generate_series(1, 20000) g;\
+     DELETE FROM big WHERE id % 10 <> 0;\
+     CREATE INDEX big_v ON big (v);";
+
 #[test]
 fn vacuum_full_shrinks_a_bloated_table_and_reindex_works() {
     let pg = PgCluster::shared();
-    let db = create_db_with(
-        pg,
-        "full",
-        "CREATE TABLE big (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);\
-         INSERT INTO big SELECT g, repeat('z', 200) FROM generate_series(1, 20000) g;\
-         DELETE FROM big WHERE id % 10 <> 0;\
-         CREATE INDEX big_v ON big (v);",
-    );
+    let db = create_db_with(pg, "full", NINE_IN_TEN_ROWS_DELETED);
     let (agent, session) = logged_in(Agent::start(pg));
     let big = table_path(&db, "big");
     let size = || int(pg, &db, "SELECT pg_relation_size('big')");
@@ -121,18 +121,12 @@ fn vacuum_full_shrinks_a_bloated_table_and_reindex_works() {
     // A transaction of a parallel test may keep the deleted rows visible for a
     // moment (they are copied as recently dead): run it again until it shrinks.
     let mut after = before;
-    let vacuum_big = format!("{big}/vacuum");
+    let (vacuum_big, full) = (format!("{big}/vacuum"), json!({ "mode": "full" }));
     wait_until(
         Duration::from_secs(120),
         "VACUUM FULL to shrink the table",
         || {
-            let done = run(
-                &agent,
-                &session,
-                &vacuum_big,
-                json!({ "mode": "full" }),
-                120,
-            );
+            let done = run(&agent, &session, &vacuum_big, full.clone(), 120);
             assert_eq!(done["mode"], "full");
             after = size();
             after * 4 < before
@@ -176,13 +170,8 @@ fn vacuum_full_shrinks_a_bloated_table_and_reindex_works() {
     assert_eq!(scheduled(format!("{database}/reindex/scheduled")).len(), 3);
     // A database-wide VACUUM too.
     let vacuum_db = format!("{database}/vacuum");
-    let done = run(
-        &agent,
-        &session,
-        &vacuum_db,
-        json!({"mode": "freeze,analyze"}),
-        120,
-    );
+    let freeze = json!({"mode": "freeze,analyze"});
+    let done = run(&agent, &session, &vacuum_db, freeze, 120);
     assert_eq!(done["mode"], "freeze,analyze");
 }
 
@@ -192,8 +181,8 @@ fn hostile_names_are_maintained_as_names() {
     let db = create_db_with_victim(pg, "hostileops");
     let schema = "s; DROP TABLE victim; --";
     let table = "t\"x y;z";
-    let index = "i\"; DROP TABLE victim; --";
     sized_table(pg, &db, schema, table);
+    let index = "i\"; DROP TABLE victim; --";
     let (schema_id, table_id, index_id) = (ident(schema), ident(table), ident(index));
     pg.psql(
         &db,
@@ -226,8 +215,7 @@ fn hostile_names_are_maintained_as_names() {
 #[test]
 fn never_two_on_one_table_and_at_most_max_parallel() {
     let pg = PgCluster::shared();
-    let tables = "CREATE TABLE l (id int); CREATE TABLE m (id int); CREATE TABLE n (id int);";
-    let db = create_db_with(pg, "parallel", tables);
+    let db = create_db_with(pg, "parallel", &tables(&["l", "m", "n"]));
     let (agent, session) = logged_in(patient_agent(pg));
     let now = |path: String| schedule_now(&agent, &session, &path);
     let status = |op: &str, id: &str| status_of(&agent, &session, op, id);

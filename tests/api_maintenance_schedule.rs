@@ -16,11 +16,8 @@ use common::*;
 #[test]
 fn a_task_scheduled_ahead_runs_at_its_time() {
     let pg = PgCluster::shared();
-    let db = create_db_with(
-        pg,
-        "later",
-        &format!("{QUIET_TABLE_T}; INSERT INTO t VALUES (1)"),
-    );
+    let one_row = quiet_tables(&["t"]) + "INSERT INTO t VALUES (1);";
+    let db = create_db_with(pg, "later", &one_row);
     let (agent, session) = logged_in(Agent::start(pg));
     let at = in_seconds(4);
     let analyze = format!("{}/analyze", table_path(&db, "t"));
@@ -56,13 +53,7 @@ fn assert_cut_by_the_stop(agent: &Agent, session: &str, id: &str) {
 #[test]
 fn scheduled_tasks_survive_a_restart_and_kill_9() {
     let pg = PgCluster::shared();
-    let db = create_db_with(
-        pg,
-        "durable",
-        "CREATE TABLE t (id int) WITH (autovacuum_enabled = false);\
-         CREATE TABLE u (id int) WITH (autovacuum_enabled = false);\
-         CREATE TABLE l (id int) WITH (autovacuum_enabled = false);",
-    );
+    let db = create_db_with(pg, "durable", &quiet_tables(&["t", "u", "l"]));
     let (mut agent, session) = logged_in(patient_agent(pg));
     let table = |t: &str| table_path(&db, t);
     let (analyze_t, vacuum_u) = (
@@ -114,7 +105,7 @@ fn scheduled_tasks_survive_a_restart_and_kill_9() {
 #[test]
 fn a_task_due_while_the_agent_is_down_runs_when_it_is_back() {
     let pg = PgCluster::shared();
-    let db = create_db_with(pg, "overdue", QUIET_TABLE_T);
+    let db = create_db_with(pg, "overdue", &quiet_tables(&["t"]));
     let (mut agent, session) = logged_in(Agent::start(pg));
     let at = in_seconds(2);
     let analyze = format!("{}/analyze", table_path(&db, "t"));
@@ -130,11 +121,7 @@ fn a_task_due_while_the_agent_is_down_runs_when_it_is_back() {
 #[test]
 fn cancel_before_start_and_refusals() {
     let pg = PgCluster::shared();
-    let db = create_db_with(
-        pg,
-        "cancel",
-        "CREATE TABLE t (id int); CREATE TABLE l (id int);",
-    );
+    let db = create_db_with(pg, "cancel", &tables(&["t", "l"]));
     let (agent, session) = logged_in(patient_agent(pg));
     let t = table_path(&db, "t");
     let later_full = json!({ "datetime": LATER, "mode": "full" });
@@ -196,7 +183,7 @@ fn cancel_before_start_and_refusals() {
 #[test]
 fn a_cron_task_runs_at_each_occurrence_until_cancelled() {
     let pg = PgCluster::shared();
-    let db = create_db_with(pg, "cron", QUIET_TABLE_T);
+    let db = create_db_with(pg, "cron", &quiet_tables(&["t"]));
     let (agent, session) = logged_in(Agent::start(pg));
     let path = format!("{}/analyze", table_path(&db, "t"));
     let id = schedule(&agent, &session, &path, json!({ "cron": "* * * * *" }));

@@ -37,9 +37,22 @@ pub fn create_db_with(pg: &PgCluster, tag: &str, sql: &str) -> String {
     db
 }
 
-/// A table `t` that autovacuum leaves alone: what the agent shows of it is what
-/// the test did.
-pub const QUIET_TABLE_T: &str = "CREATE TABLE t (id int) WITH (autovacuum_enabled = false)";
+/// SQL creating empty tables `(id int)`.
+pub fn tables(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("CREATE TABLE {name} (id int);"))
+        .collect()
+}
+
+/// `tables` that autovacuum leaves alone: what the agent shows of them is what the
+/// test did.
+pub fn quiet_tables(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("CREATE TABLE {name} (id int) WITH (autovacuum_enabled = false);"))
+        .collect()
+}
 
 /// A new database with a table `victim` that hostile names try to drop.
 pub fn create_db_with_victim(pg: &PgCluster, tag: &str) -> String {
