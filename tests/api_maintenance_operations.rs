@@ -115,9 +115,9 @@ fn vacuum_full_shrinks_a_bloated_table_and_reindex_works() {
     let pg = PgCluster::shared();
     let db = create_db_with(pg, "full", NINE_IN_TEN_ROWS_DELETED);
     let (agent, session) = logged_in(Agent::start(pg));
-    let big = table_path(&db, "big");
     let size = || int(pg, &db, "SELECT pg_relation_size('big')");
     let before = size();
+    let big = table_path(&db, "big");
     // A transaction of a parallel test may keep the deleted rows visible for a
     // moment (they are copied as recently dead): run it again until it shrinks.
     let mut after = before;
@@ -179,8 +179,7 @@ fn vacuum_full_shrinks_a_bloated_table_and_reindex_works() {
 fn hostile_names_are_maintained_as_names() {
     let pg = PgCluster::shared();
     let db = create_db_with_victim(pg, "hostileops");
-    let schema = "s; DROP TABLE victim; --";
-    let table = "t\"x y;z";
+    let (schema, table) = ("s; DROP TABLE victim; --", "t\"x y;z");
     sized_table(pg, &db, schema, table);
     let index = "i\"; DROP TABLE victim; --";
     let (schema_id, table_id, index_id) = (ident(schema), ident(table), ident(index));
