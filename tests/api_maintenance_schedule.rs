@@ -132,18 +132,18 @@ fn cancel_before_start_and_refusals() {
     assert_eq!(listed[0]["mode"], "full");
 
     // Wrong operation, unknown and malformed ids.
-    let cancel = |op: &str, id: &str| cancel(&agent, &session, op, id);
-    let res = cancel("analyze", &id);
+    let delete = |op: &str, id: &str| cancel(&agent, &session, op, id);
+    let res = delete("analyze", &id);
     assert_eq!(res.status, 404, "{}", res.text());
     assert!(res.error().contains(&id));
-    assert_eq!(cancel("vacuum", "00000000").status, 404);
+    assert_eq!(delete("vacuum", "00000000").status, 404);
     for bad in ["XYZ", "0000000G", "0123456789", "ABCDEF01"] {
-        let res = cancel("vacuum", bad);
+        let res = delete("vacuum", bad);
         assert_eq!(res.status, 406, "{bad}: {}", res.text());
         assert_eq!(res.error(), "Parameter 'id' is malformed.");
     }
 
-    let res = cancel("vacuum", &id);
+    let res = delete("vacuum", &id);
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json(), json!({ "response": "ok" }));
     assert!(list(&agent, &session, &format!("{t}/vacuum/scheduled")).is_empty());
@@ -151,19 +151,19 @@ fn cancel_before_start_and_refusals() {
     let canceled = task(&agent, &session, "vacuum", &id).unwrap();
     assert_eq!(canceled["status"], "canceled", "{canceled}");
     assert!(canceled["finished"].is_string(), "{canceled}");
-    assert_eq!(cancel("vacuum", &id).status, 404);
+    assert_eq!(delete("vacuum", &id).status, 404);
 
     // A running task is not cancelled; a finished one neither.
     let lock = hold_lock(pg, &db, "l");
     let vacuum_l = format!("{}/vacuum", table_path(&db, "l"));
     let running = schedule_now(&agent, &session, &vacuum_l);
     wait_status(&agent, &session, "vacuum", &running, "doing", 20);
-    let res = cancel("vacuum", &running);
+    let res = delete("vacuum", &running);
     assert_eq!(res.status, 409, "{}", res.text());
     assert!(res.error().contains("running"), "{}", res.error());
     lock.release();
     wait_status(&agent, &session, "vacuum", &running, "done", 60);
-    assert_eq!(cancel("vacuum", &running).status, 409);
+    assert_eq!(delete("vacuum", &running).status, 409);
 
     // With the agent key: the audit trail says `key`.
     let later = json!({ "datetime": LATER });
