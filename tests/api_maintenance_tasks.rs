@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::maintenance::{logged_in, schedule, spawn_and_login, LATER};
 use common::*;
 use serde_json::{json, Value};
 
@@ -27,10 +28,10 @@ const DETAIL_KEYS: [&str; 15] = [
     "username",
 ];
 
-fn schedule(agent: &Agent, session: &str, path: &str, body: Value) -> String {
-    let res = agent.post_as(path, session, &body);
-    assert_eq!(res.status, 200, "POST {path}: {}", res.text());
-    res.json()["id"].as_str().unwrap().to_string()
+/// A fresh database of this name with an empty table `t`.
+fn fresh_db_with_table_t(pg: &PgCluster, name: &str) {
+    pg.fresh_db(name);
+    pg.psql(name, "CREATE TABLE t (id int)");
 }
 
 fn tasks(agent: &Agent, session: &str, query: &str) -> Vec<Value> {
@@ -51,14 +52,13 @@ fn every_task_is_listed_with_its_details_newest_first() {
         "tasks_list",
         "CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE locked (id int)",
     );
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
     let base = "/maintenance/tasks_list/schema/public";
     let later = schedule(
         &agent,
         &session,
         &format!("{base}/table/t/vacuum"),
-        json!({ "datetime": "2099-01-01T00:00:00Z", "mode": "full,analyze" }),
+        json!({ "datetime": LATER, "mode": "full,analyze" }),
     );
     let weekly = schedule(
         &agent,
@@ -130,7 +130,7 @@ fn every_task_is_listed_with_its_details_newest_first() {
         )
     );
     assert_eq!(t["mode"], "full,analyze");
-    assert_eq!(t["datetime"], "2099-01-01T00:00:00Z");
+    assert_eq!(t["datetime"], LATER);
     assert_eq!(t["status"], "todo");
     assert_eq!(t["username"], USER);
     assert!(t["cron"].is_null() && t["started"].is_null() && t["error"].is_null());
@@ -174,10 +174,8 @@ fn every_task_is_listed_with_its_details_newest_first() {
 #[test]
 fn tasks_are_paged_with_limit_and_offset() {
     let pg = PgCluster::shared();
-    pg.fresh_db("tasks_page");
-    pg.psql("tasks_page", "CREATE TABLE t (id int)");
-    let mut agent = Agent::start(pg);
-    let session = agent.login();
+    fresh_db_with_table_t(pg, "tasks_page");
+    let (mut agent, session) = logged_in(Agent::start(pg));
     let scheduled: Vec<String> = (0..5)
         .map(|i| {
             schedule(
@@ -201,8 +199,7 @@ fn tasks_are_paged_with_limit_and_offset() {
     newest_first.reverse();
     assert_eq!(ids(&all), newest_first);
     agent.kill9();
-    agent.spawn();
-    let session = agent.login();
+    let session = spawn_and_login(&mut agent);
     assert_eq!(ids(&tasks(&agent, &session, "")), newest_first);
 
     for bad in ["limit=-1", "limit=x", "offset=-3", "offset=1.5"] {
@@ -215,8 +212,7 @@ fn tasks_are_paged_with_limit_and_offset() {
 #[test]
 fn one_task_unknown_malformed_and_authentication() {
     let pg = PgCluster::shared();
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    let (agent, session) = logged_in(Agent::start(pg));
     let res = agent.get_as("/maintenance/tasks/0123abcd", &session);
     assert_eq!(res.status, 404);
     assert!(res.error().contains("0123abcd"), "{}", res.error());
@@ -243,10 +239,8 @@ fn one_task_unknown_malformed_and_authentication() {
 #[test]
 fn tasks_survive_a_restart_with_their_details() {
     let pg = PgCluster::shared();
-    pg.fresh_db("tasks_restart");
-    pg.psql("tasks_restart", "CREATE TABLE t (id int)");
-    let mut agent = Agent::start(pg);
-    let session = agent.login();
+    fresh_db_with_table_t(pg, "tasks_restart");
+    let (mut agent, session) = logged_in(Agent::start(pg));
     let id = schedule(
         &agent,
         &session,
@@ -257,8 +251,7 @@ fn tasks_survive_a_restart_with_their_details() {
         .get_as(&format!("/maintenance/tasks/{id}"), &session)
         .json();
     agent.kill9();
-    agent.spawn();
-    let session = agent.login();
+    let session = spawn_and_login(&mut agent);
     let after = agent
         .get_as(&format!("/maintenance/tasks/{id}"), &session)
         .json();
@@ -268,10 +261,8 @@ fn tasks_survive_a_restart_with_their_details() {
 #[test]
 fn a_body_of_whitespace_is_not_json_but_no_body_is_now() {
     let pg = PgCluster::shared();
-    pg.fresh_db("tasks_body");
-    pg.psql("tasks_body", "CREATE TABLE t (id int)");
-    let agent = Agent::start(pg);
-    let session = agent.login();
+    fresh_db_with_table_t(pg, "tasks_body");
+    let (agent, session) = logged_in(Agent::start(pg));
     let path = "/maintenance/tasks_body/schema/public/table/t/analyze";
     // Found by the fuzzer: "\n" was taken for no body.
     let res = agent.send(Request::post(path, "\n").session(&session));

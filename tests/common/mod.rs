@@ -8,6 +8,7 @@
 pub mod bg;
 pub mod client;
 pub mod keep_alive;
+pub mod maintenance;
 pub mod pg;
 
 use std::io::Write;
