@@ -27,11 +27,13 @@ use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse};
-use actix_web::error::PayloadError;
-use actix_web::http::{ConnectionType, StatusCode};
+use actix_web::error::{InternalError, PayloadError};
+use actix_web::http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, SERVER};
+use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use actix_web::ResponseError;
+use actix_web::HttpResponse;
 use futures_util::Stream;
+use serde_json::json;
 use tokio::time::Sleep;
 
 use super::error::ApiError;
@@ -127,8 +129,23 @@ fn request_too_slow(limits: Deadlines) -> ApiError {
     )
 }
 
-/// The middleware (`App::wrap_fn`): bounds the body, and the whole request on the
-/// paths of [`has_request_deadline`].
+/// An error answer of this module: the spec's JSON shape, and `Connection: close`
+/// for a late body, whose rest may still be on its way.
+fn answer(error: &ApiError) -> HttpResponse {
+    let mut response = HttpResponse::build(error.status);
+    if error.status == StatusCode::REQUEST_TIMEOUT {
+        response.force_close();
+    }
+    response.json(json!({ "error": error.message }))
+}
+
+/// The middleware (`App::wrap_fn`, inside `DefaultHeaders` and `Logger`): bounds
+/// the body, and the whole request on the paths of [`has_request_deadline`].
+///
+/// When the request deadline passes, the handler (which holds the request) is
+/// dropped, and an `HttpRequest` cannot be cloned before routing: the answer is
+/// then an error of the service, which the outer middlewares pass on untouched,
+/// hence its headers and its log line here.
 pub fn bound<S, B>(
     limits: Deadlines,
     mut req: ServiceRequest,
@@ -153,34 +170,51 @@ where
             payload: Box::pin(body),
         };
     }
-    let request_deadline = has_request_deadline(req.path()).then_some(limits.request);
-    let http_request = req.request().clone();
+    // What the log line of a request cut by its deadline names.
+    let request_deadline = has_request_deadline(req.path()).then(|| {
+        let peer = req.peer_addr().map(|a| a.ip().to_string());
+        (
+            limits.request,
+            format!("{} {}", req.method(), req.path()),
+            peer,
+        )
+    });
     let call = service.call(req);
     async move {
-        let outcome = match request_deadline {
-            Some(deadline) => tokio::time::timeout(deadline, call).await.ok(),
-            None => Some(call.await),
+        let (outcome, what, peer) = match request_deadline {
+            Some((deadline, what, peer)) => {
+                (tokio::time::timeout(deadline, call).await.ok(), what, peer)
+            }
+            None => (Some(call.await), String::new(), None),
         };
-        let late_body = || matches!(state.get(), Body::Late | Body::Reading);
-        let error = match outcome {
-            Some(Ok(res)) if state.get() != Body::Late => return Ok(res.map_into_left_body()),
-            Some(Err(e)) if state.get() != Body::Late => return Err(e),
-            // The body deadline passed: whatever the handler made of its error.
-            Some(_) => body_too_slow(limits),
-            // The request deadline passed while the body was still arriving: the
-            // client is the slow one.
-            None if late_body() => body_too_slow(limits),
-            None => request_too_slow(limits),
-        };
-        let mut response = error.error_response();
-        if error.status == StatusCode::REQUEST_TIMEOUT {
-            // The rest of the body may still be on its way: nothing more is read
-            // from this connection.
-            response
-                .head_mut()
-                .set_connection_type(ConnectionType::Close);
+        match outcome {
+            Some(Ok(res)) if state.get() == Body::Late => {
+                // Whatever the handler made of its cut body, the client was late.
+                let (req, _) = res.into_parts();
+                let response = answer(&body_too_slow(limits));
+                Ok(ServiceResponse::new(req, response).map_into_right_body())
+            }
+            Some(Ok(res)) => Ok(res.map_into_left_body()),
+            Some(Err(e)) => Err(e),
+            None => {
+                // Still reading the body: the client is the slow one.
+                let error = if matches!(state.get(), Body::Reading | Body::Late) {
+                    body_too_slow(limits)
+                } else {
+                    request_too_slow(limits)
+                };
+                log::warn!("{what} from {}: {}", peer.as_deref().unwrap_or("?"), error);
+                let mut response = answer(&error);
+                let headers = response.headers_mut();
+                headers.insert(
+                    SERVER,
+                    HeaderValue::from_str(&super::server_header())
+                        .unwrap_or(HeaderValue::from_static("temboard-agent")),
+                );
+                headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+                Err(InternalError::from_response(error.message, response).into())
+            }
         }
-        Ok(ServiceResponse::new(http_request, response).map_into_right_body())
     }
 }
 
