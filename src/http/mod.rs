@@ -1,6 +1,7 @@
 //! The HTTP layer: the app factory, the HTTPS server, and what every response shares
 //! (JSON errors, `Allow` on a 405, `Server` and `Access-Control-Allow-Origin` headers,
-//! the access log with the agent key redacted). Only this module knows actix-web and status codes;
+//! the access log with the agent key redacted, the connection cap and the deadlines of
+//! `deadline.rs`). Only this module knows actix-web and status codes;
 //! handlers validate input, send one message to an actor and map the reply.
 
 pub mod access;
