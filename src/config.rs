@@ -63,6 +63,9 @@ const KNOWN_KEYS: [(&str, &[&str]); 10] = [
             "login_lockout_window",
             "notifications_max",
             "notifications_max_refusals",
+            "max_connections",
+            "body_timeout",
+            "request_timeout",
         ],
     ),
     (
@@ -109,6 +112,9 @@ const MAX_SECONDS: u64 = 365 * 24 * 3600;
 const MAX_PG_MS: u64 = i32::MAX as u64;
 /// Upper bound for counts (sessions, rows, failures): a sanity limit.
 const MAX_COUNT: u64 = 100_000_000;
+/// Upper bound for `[temboard] max_connections`: each one is an open file, and
+/// no system gives an agent more than this.
+const MAX_CLIENT_CONNECTIONS: u64 = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -157,6 +163,13 @@ pub struct Temboard {
     /// Rows of refused attempts (failed logins, wrong keys, read-only refusals, one
     /// per client and minute) kept apart from the `notifications_max` events.
     pub notifications_max_refusals: usize,
+    /// Open client connections at most, all workers together; beyond, new
+    /// connections wait in the listen backlog.
+    pub max_connections: usize,
+    /// Seconds a request body may take to arrive, from the end of its head.
+    pub body_timeout: u64,
+    /// Seconds a request to a PostgreSQL-backed endpoint may take, body included.
+    pub request_timeout: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -397,6 +410,9 @@ impl Temboard {
                 1,
                 MAX_COUNT,
             )?,
+            max_connections: s.int(S, "max_connections", 512, 1, MAX_CLIENT_CONNECTIONS)?,
+            body_timeout: s.int(S, "body_timeout", 10, 1, 3600)?,
+            request_timeout: s.int(S, "request_timeout", 30, 1, MAX_SECONDS)?,
         })
     }
 }
@@ -931,6 +947,10 @@ mod tests {
         assert_eq!((t.login_free_failures, t.login_lockout_failures), (5, 20));
         assert_eq!((t.login_lockout_window, t.notifications_max), (600, 1000));
         assert_eq!(t.notifications_max_refusals, 1000);
+        assert_eq!(
+            (t.max_connections, t.body_timeout, t.request_timeout),
+            (512, 10, 30)
+        );
         let p = &c.postgresql;
         assert_eq!(
             (p.host.as_str(), p.port, p.user.as_str()),
@@ -1204,6 +1224,29 @@ mod tests {
             "{e}"
         );
         assert!(load_err("[dashboard]\nscheduler_interval = 0\n").contains("[dashboard]"));
+    }
+
+    #[test]
+    fn slow_client_limits_are_read_and_bounded() {
+        let t =
+            load_ok("[temboard]\nmax_connections = 40\nbody_timeout = 2\nrequest_timeout = 5\n")
+                .temboard;
+        assert_eq!(
+            (t.max_connections, t.body_timeout, t.request_timeout),
+            (40, 2, 5)
+        );
+        for (key, value) in [
+            ("max_connections", "0"),
+            ("body_timeout", "0"),
+            ("body_timeout", "3601"),
+            ("request_timeout", "0"),
+        ] {
+            let e = load_err(&format!("[temboard]\n{key} = {value}\n"));
+            assert!(
+                e.contains(&format!("[temboard] {key}: \"{value}\" is not an integer")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
             "[temboard] notifications_max_refusals",
             a.notifications_max_refusals != b.notifications_max_refusals,
         ),
+        (
+            "[temboard] max_connections, body_timeout or request_timeout",
+            (a.max_connections, a.body_timeout, a.request_timeout)
+                != (b.max_connections, b.body_timeout, b.request_timeout),
+        ),
         ("[postgresql]", old.postgresql != new.postgresql),
         ("[dashboard]", old.dashboard != new.dashboard),
         ("[monitoring]", old.monitoring != new.monitoring),

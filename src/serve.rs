@@ -49,6 +49,62 @@ fn pg_settings(config: &Config) -> PgSettings {
     }
 }
 
+/// actix-web caps connections per worker: `[temboard] max_connections` is split
+/// between the workers (one per CPU, fewer when the cap is smaller), rounded down, so
+/// that all workers together never hold more.
+fn workers_and_cap(max_connections: usize, cpus: usize) -> (usize, usize) {
+    let workers = cpus.clamp(1, max_connections.max(1));
+    (workers, (max_connections / workers).max(1))
+}
+
+fn server_limits(config: &Config) -> http::Limits {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (workers, connections_per_worker) = workers_and_cap(config.temboard.max_connections, cpus);
+    http::Limits {
+        workers,
+        connections_per_worker,
+        deadlines: http::deadline::Deadlines {
+            body: Duration::from_secs(config.temboard.body_timeout),
+            request: Duration::from_secs(config.temboard.request_timeout),
+        },
+    }
+}
+
+/// Files the agent opens besides client connections and PostgreSQL connections:
+/// the listener, the store and its WAL, the log, /proc readings, pg_ctl's pipes,
+/// each worker's event queue.
+const OWN_FILES: u64 = 128;
+
+/// The soft limit of open files, from /proc/self/limits (`Max open files  1024  524288  files`).
+fn open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    if soft == "unlimited" {
+        Some(u64::MAX)
+    } else {
+        soft.parse().ok()
+    }
+}
+
+/// Beyond its open-files limit the agent could accept no connection nor open any
+/// file: said at start-up, with both ways out.
+fn warn_if_too_few_open_files(log: &slog::Logger, config: &Config) {
+    let needed = config.temboard.max_connections as u64
+        + u64::from(config.postgresql.max_connections)
+        + OWN_FILES;
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| open_files_limit(&text));
+    if let Some(limit) = limit.filter(|&limit| limit < needed) {
+        slog::warn!(log, "the open files limit is too low for [temboard] max_connections: raise it (LimitNOFILE= of the systemd unit, ulimit -n) or lower max_connections";
+            "limit" => limit, "needed" => needed,
+            "max_connections" => config.temboard.max_connections);
+    }
+}
+
 /// The TLS private key must not be readable by every user of the machine; the
 /// agent still starts (7.x did), but says how to fix it.
 fn warn_if_others_read(log: &slog::Logger, key_file: &Path) {
@@ -149,6 +205,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         slog::warn!(log, "the durable store could not be read (corrupt or not a database): it was moved aside and a new one created; notifications and scheduled maintenance tasks in it are lost";
             "moved_to" => %aside.display());
     }
+    warn_if_too_few_open_files(&log, &config);
     let host = HostFacts::read(config.temboard.hostname.as_deref());
     // Bound before any actor starts, so that a port in use is one clean error line.
     let listen = format!("{}:{}", config.temboard.address, config.temboard.port);
@@ -191,7 +248,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             os_user: os_user(),
             config_file: config.path.clone(),
         };
-        let server = http::serve(state, tls.config, listener)
+        let server = http::serve(state, tls.config, listener, server_limits(&config))
             .map_err(|e| format!("cannot serve on {listen}: {e}"))?;
         slog::info!(log, "temboard-agent started";
             "version" => env!("CARGO_PKG_VERSION"),
@@ -210,4 +267,30 @@ pub fn run(config_path: &Path) -> Result<(), String> {
     });
     log_handle.flush();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_is_split_between_workers_never_above_the_total() {
+        assert_eq!(workers_and_cap(512, 2), (2, 256));
+        assert_eq!(workers_and_cap(5, 2), (2, 2));
+        assert_eq!(workers_and_cap(1, 8), (1, 1));
+        assert_eq!(workers_and_cap(3, 8), (3, 1));
+        assert_eq!(workers_and_cap(100, 0), (1, 100));
+    }
+
+    #[test]
+    fn the_open_files_limit_is_read_from_proc() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             63457                63457                processes \n\
+                      Max open files            1024                 524288               files     \n";
+        assert_eq!(open_files_limit(limits), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(open_files_limit(unlimited), Some(u64::MAX));
+        assert_eq!(open_files_limit("nothing here"), None);
+    }
 }

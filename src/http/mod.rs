@@ -1,6 +1,7 @@
 //! The HTTP layer: the app factory, the HTTPS server, and what every response shares
 //! (JSON errors, `Allow` on a 405, `Server` and `Access-Control-Allow-Origin` headers,
-//! the access log with the agent key redacted). Only this module knows actix-web and status codes;
+//! the access log with the agent key redacted, the connection cap and the deadlines of
+//! `deadline.rs`). Only this module knows actix-web and status codes;
 //! handlers validate input, send one message to an actor and map the reply.
 
 pub mod access;
@@ -9,6 +10,7 @@ pub mod administration;
 pub mod console;
 pub mod core;
 pub mod dashboard;
+pub mod deadline;
 pub mod error;
 pub mod extract;
 pub mod maintenance;
@@ -108,12 +110,23 @@ async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(json!({ "error": "Not found." }))
 }
 
+/// What the server bounds against slow or too many clients (docs/security.md, 5).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub workers: usize,
+    /// actix-web counts connections per worker: `[temboard] max_connections` split
+    /// between the workers.
+    pub connections_per_worker: usize,
+    pub deadlines: deadline::Deadlines,
+}
+
 /// Builds the HTTPS server on an already bound listener. Signals are handled by the
 /// caller (`serve`), so that SIGINT is as graceful as SIGTERM.
 pub fn serve(
     state: AppState,
     tls: rustls::ServerConfig,
     listener: std::net::TcpListener,
+    limits: Limits,
 ) -> std::io::Result<actix_web::dev::Server> {
     let plugins = state.plugins.clone();
     let console = state.console;
@@ -128,6 +141,7 @@ pub fn serve(
                 async move { response.await.map(access::check_declared) }
             })
             .wrap(ErrorHandlers::new().default_handler(json_errors))
+            .wrap_fn(move |req, srv| deadline::bound(limits.deadlines, req, srv))
             .wrap(
                 DefaultHeaders::new()
                     .add(("Server", server_header()))
@@ -171,6 +185,8 @@ pub fn serve(
             })
             .default_service(web::to(not_found))
     })
+    .workers(limits.workers)
+    .max_connections(limits.connections_per_worker)
     .on_connect(disable_nagle)
     .listen_rustls_0_23(listener, tls)?
     .disable_signals()
