@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 use super::extract::{self, Session, SessionOrKey};
+use super::query::Query;
 use super::AppState;
 use actors::agent_status::GetAgentTimes;
 use actors::notification_log::ListNotifications;
@@ -93,29 +94,22 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
 
 /// The spec's `{"username"}`; `?role=true` adds the user's role (`admin` or
 /// `read`), which the spec's object does not carry.
-async fn profile(session: Session, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn profile(session: Session, query: Query) -> Result<HttpResponse, ApiError> {
     let mut body = json!({ "username": session.username });
-    if opt_in(&req, "role")? {
+    if query.once("role", opt_in)?.unwrap_or(false) {
         body["role"] = json!(session.role.as_str());
     }
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Whether the query string asks for `name=true`: absent or `false` is no; any
-/// other value, or the parameter twice, is malformed.
-fn opt_in(req: &HttpRequest, name: &str) -> Result<bool, ApiError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|_| ApiError::malformed(name))?;
-    let mut values = query.iter().filter(|(key, _)| key == name);
-    let answer = match values.next().map(|(_, v)| v.as_str()) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(ApiError::malformed(name)),
-    };
-    if values.next().is_some() {
-        return Err(ApiError::malformed(name));
+/// An opt-in parameter: `true` or `false` (absent is no); any other value is
+/// malformed, and so is the parameter given twice.
+fn opt_in(value: &str) -> Option<bool> {
+    match value {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
     }
-    Ok(answer)
 }
 
 async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -10,23 +10,9 @@ use actix_web::{web, HttpResponse};
 use super::error::ApiError;
 use super::extract::SessionOrKey;
 use super::AppState;
-use crate::config::Config;
 use actors::dashboard::dashboard_history::{GetDashboard, GetHistory};
 use actors::dashboard::metrics_sampler::{Measure, TakeLive};
 use actors::dashboard::sample::Metric;
-use actors::dashboard::{DashboardConfig, Settings};
-
-/// The dashboard actors' settings, from the configuration.
-pub fn settings(config: &Config) -> Settings {
-    Settings {
-        enabled: config.temboard.plugins.iter().any(|p| p == "dashboard"),
-        hostname: config.temboard.hostname.clone(),
-        config: DashboardConfig {
-            history_length: config.dashboard.history_length,
-            scheduler_interval: config.dashboard.scheduler_interval,
-        },
-    }
-}
 
 /// The single-value endpoints and what each reads.
 const METRICS: [(&str, Metric); 13] = [

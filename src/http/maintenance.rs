@@ -7,14 +7,14 @@
 //! identifiers, in the actors.
 
 use actix_web::http::StatusCode;
-use actix_web::{guard, web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::core::json_object;
 use super::error::ApiError;
 use super::extract::SessionOrKey;
+use super::query::{number, Query};
 use super::AppState;
-use crate::config::Config;
 use actors::maintenance::browse::{Page, MAX_ROWS};
 use actors::maintenance::browser::{BrowseDatabase, BrowseInstance, BrowseSchema, BrowseTable};
 use actors::maintenance::cron_schedule;
@@ -26,13 +26,6 @@ use actors::sql_quote::valid_name;
 
 /// The operations, as a path segment pattern.
 const OP: &str = "{op:vacuum|analyze|reindex}";
-
-/// The maintenance actors' settings, from the configuration.
-pub fn settings(config: &Config) -> actors::maintenance::Settings {
-    actors::maintenance::Settings {
-        max_parallel: config.maintenance.max_parallel,
-    }
-}
 
 /// Resources carry their method as a guard: paths of different methods overlap
 /// (`DELETE /maintenance/vacuum/<id>` and `POST /maintenance/<db>/analyze` both
@@ -100,26 +93,18 @@ fn name(value: String, parameter: &str) -> Result<String, ApiError> {
 }
 
 /// `limit` and `offset` query parameters: non-negative integers; `limit` is capped
-/// at `MAX_ROWS`, which is also its default.
-fn page(req: &HttpRequest) -> Result<Page, ApiError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|_| ApiError::malformed("limit"))?;
-    let mut page = Page::default();
-    for (key, value) in query.iter() {
-        let parsed = || {
-            value
-                .parse::<i64>()
-                .ok()
-                .filter(|v| *v >= 0)
-                .ok_or_else(|| ApiError::malformed(key))
-        };
-        match key.as_str() {
-            "limit" => page.limit = parsed()?.min(MAX_ROWS),
-            "offset" => page.offset = parsed()?,
-            _ => {}
-        }
-    }
-    Ok(page)
+/// at `MAX_ROWS`, which is also its default. Given twice, the last one counts.
+fn page(query: &Query) -> Result<Page, ApiError> {
+    let defaults = Page::default();
+    let non_negative = || number(|v: &i64| *v >= 0);
+    Ok(Page {
+        limit: query
+            .last("limit", non_negative())?
+            .map_or(defaults.limit, |l| l.min(MAX_ROWS)),
+        offset: query
+            .last("offset", non_negative())?
+            .unwrap_or(defaults.offset),
+    })
 }
 
 async fn instance(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -149,7 +134,7 @@ async fn database(
 
 async fn schema(
     _: SessionOrKey,
-    req: HttpRequest,
+    query: Query,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -157,7 +142,7 @@ async fn schema(
     let msg = BrowseSchema {
         db: name(db, "dbname")?,
         schema: name(schema, "schema")?,
-        page: page(&req)?,
+        page: page(&query)?,
     };
     let report = state.actors.maintenance.browser.send(msg).await??;
     Ok(HttpResponse::Ok().json(report))
@@ -376,10 +361,10 @@ async fn list_table(
 /// `GET /maintenance/tasks`: every task with its details, newest first.
 async fn tasks(
     _: SessionOrKey,
-    req: HttpRequest,
+    query: Query,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page(&req)?;
+    let page = page(&query)?;
     let msg = ListAllTasks {
         limit: usize::try_from(page.limit).unwrap_or(usize::MAX),
         offset: usize::try_from(page.offset).unwrap_or(usize::MAX),

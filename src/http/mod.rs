@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod openapi;
 pub mod pgconf;
+pub mod query;
 pub mod statements;
 pub mod tls;
 
