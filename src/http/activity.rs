@@ -65,10 +65,7 @@ fn filters(query: &Query) -> Result<Filters, ApiError> {
         limit: query
             .once("limit", number(|l: &u32| (1..=MAX_LIMIT).contains(l)))?
             .unwrap_or(defaults.limit),
-        min_duration: query.once(
-            "min_duration",
-            number(|d: &f64| d.is_finite() && *d >= 0.0),
-        )?,
+        min_duration: query.once("min_duration", number(|d: &f64| d.is_finite() && *d >= 0.0))?,
         dbname: query.once("dbname", name_filter)?,
         user: query.once("user", name_filter)?,
     })

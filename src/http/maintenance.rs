@@ -79,8 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(json!({ "error": "Method not allowed." }))
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::method_not_allowed())
 }
 
 /// A name from the path: PostgreSQL refuses empty names and NUL bytes.

@@ -67,8 +67,7 @@ impl FromRequest for Scraper {
         let configured = req
             .app_data::<web::Data<AppState>>()
             .and_then(|s| s.actors.monitoring.metrics_token.clone());
-        let valid =
-            configured.is_some_and(|expected| {
+        let valid = configured.is_some_and(|expected| {
             tokens
                 .iter()
                 .all(|t| same_secret(t.as_bytes(), expected.as_bytes()))

@@ -26,7 +26,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpResponse, HttpServer};
-use serde_json::json;
+use error::{error_body, ApiError};
 
 use actors::host::HostFacts;
 use actors::Actors;
@@ -75,8 +75,8 @@ fn json_errors<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
     }
     let status = res.status();
     let message = match status.as_u16() {
-        404 => "Not found.".to_string(),
-        405 => "Method not allowed.".to_string(),
+        404 => ApiError::not_found().message,
+        405 => ApiError::method_not_allowed().message,
         413 => format!("Request body too large (limit {MAX_BODY_BYTES} bytes)."),
         _ => res
             .response()
@@ -85,7 +85,7 @@ fn json_errors<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string()),
     };
     let (req, res) = res.into_parts();
-    let mut json = HttpResponse::build(status).json(json!({ "error": message }));
+    let mut json = error_body(HttpResponse::build(status), &message);
     for (name, value) in res.headers() {
         if name != CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
             json.headers_mut().insert(name.clone(), value.clone());
@@ -105,8 +105,8 @@ fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensi
     }
 }
 
-async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(json!({ "error": "Not found." }))
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found())
 }
 
 /// Builds the HTTPS server on an already bound listener. Signals are handled by the

@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn last_checks_every_value_and_keeps_the_last() {
         let limit = number(|l: &i64| *l >= 0);
-        assert_eq!(Query::parse("limit=1&limit=2").last("limit", &limit), Ok(Some(2)));
+        assert_eq!(
+            Query::parse("limit=1&limit=2").last("limit", &limit),
+            Ok(Some(2))
+        );
         assert_eq!(Query::parse("key=1").last("limit", &limit), Ok(None));
         for bad in ["limit=x&limit=2", "limit=2&limit=-1"] {
             assert_eq!(
