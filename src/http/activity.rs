@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::core::json_object;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::{Session, SessionOrKey};
 use super::query::{number, Query};
 use super::AppState;
@@ -37,8 +37,6 @@ async fn waiting(_: SessionOrKey, q: Query, state: web::Data<AppState>) -> Reply
 async fn blocking(_: SessionOrKey, q: Query, state: web::Data<AppState>) -> Reply {
     list(Kind::Blocking, &q, &state).await
 }
-
-type Reply = Result<HttpResponse, ApiError>;
 
 async fn list(kind: Kind, query: &Query, state: &AppState) -> Reply {
     let filters = filters(query)?;
@@ -108,53 +106,39 @@ fn pids(body: &[u8]) -> Result<Vec<i32>, ApiError> {
     Ok(pids)
 }
 
+/// Sends `signal` to the body's pids; answers `{"backends": [{"pid", <done>}]}`,
+/// `done` named for the signal (`killed`, `cancelled`).
 async fn signal(
     signal: Signal,
+    done: &str,
     session: Session,
     body: &[u8],
     state: &AppState,
-) -> Result<Vec<(i32, bool)>, ApiError> {
+) -> Reply {
     let pids = pids(body)?;
-    if pids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let results = state
-        .actors
-        .activity
-        .activity
-        .send(SignalBackends {
+    let results = if pids.is_empty() {
+        Vec::new()
+    } else {
+        let msg = SignalBackends {
             pids,
             signal,
             username: session.username,
-        })
-        .await??;
-    Ok(results.into_iter().map(|s| (s.pid, s.done)).collect())
-}
-
-async fn kill(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let results = signal(Signal::Terminate, session, &body, &state).await?;
+        };
+        state.actors.activity.activity.send(msg).await??
+    };
     let backends: Vec<Value> = results
         .into_iter()
-        .map(|(pid, killed)| json!({ "pid": pid, "killed": killed }))
+        .map(|s| json!({ "pid": s.pid, done: s.done }))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "backends": backends })))
 }
 
-async fn cancel(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let results = signal(Signal::Cancel, session, &body, &state).await?;
-    let backends: Vec<Value> = results
-        .into_iter()
-        .map(|(pid, cancelled)| json!({ "pid": pid, "cancelled": cancelled }))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "backends": backends })))
+async fn kill(session: Session, body: web::Bytes, state: web::Data<AppState>) -> Reply {
+    signal(Signal::Terminate, "killed", session, &body, &state).await
+}
+
+async fn cancel(session: Session, body: web::Bytes, state: web::Data<AppState>) -> Reply {
+    signal(Signal::Cancel, "cancelled", session, &body, &state).await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::{self, Session, SessionOrKey};
 use super::query::Query;
 use super::AppState;
@@ -46,11 +46,7 @@ fn string_field<'a>(
         .ok_or_else(|| ApiError::malformed(name))
 }
 
-async fn login(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> Reply {
     let body = json_object(&body, "username")?;
     let username = string_field(&body, "username", valid_username)?;
     let password = string_field(&body, "password", valid_password)?;
@@ -81,7 +77,7 @@ async fn login(
     }
 }
 
-async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     let id = extract::session_id(&req)?;
     state
         .actors
@@ -94,7 +90,7 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
 
 /// The spec's `{"username"}`; `?role=true` adds the user's role (`admin` or
 /// `read`), which the spec's object does not carry.
-async fn profile(session: Session, query: Query) -> Result<HttpResponse, ApiError> {
+async fn profile(session: Session, query: Query) -> Reply {
     let mut body = json!({ "username": session.username });
     if query.once("role", opt_in)?.unwrap_or(false) {
         body["role"] = json!(session.role.as_str());
@@ -112,7 +108,7 @@ fn opt_in(value: &str) -> Option<bool> {
     }
 }
 
-async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     // The key is optional here, but a wrong one is refused.
     extract::check_key(&req, &state).await?;
     let instance = match state.actors.pg.send(DiscoverInstance).await? {
@@ -136,7 +132,7 @@ async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     })))
 }
 
-async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn status(state: web::Data<AppState>) -> Reply {
     let times = state.actors.agent.send(GetAgentTimes).await?;
     Ok(HttpResponse::Ok().json(json!({
         "pid": std::process::id(),
@@ -151,7 +147,7 @@ async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 /// `GET /status/postgres`: the instance's state as the agent sees it (`up`,
 /// `down`, `starting`, `stopping`, `unknown`) and since when. No authentication,
 /// like /status.
-async fn postgres_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn postgres_status(state: web::Data<AppState>) -> Reply {
     // PgSupervisor answers this at once, even while a control action runs.
     let pg = state.actors.pg.send(GetInstanceState).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -160,10 +156,7 @@ async fn postgres_status(state: web::Data<AppState>) -> Result<HttpResponse, Api
     })))
 }
 
-async fn notifications(
-    _: SessionOrKey,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn notifications(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let rows = state.actors.notifications.send(ListNotifications).await??;
     Ok(HttpResponse::Ok().json(rows))
 }

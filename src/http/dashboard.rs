@@ -7,7 +7,7 @@
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 
-use super::error::ApiError;
+use super::error::Reply;
 use super::extract::SessionOrKey;
 use super::AppState;
 use actors::dashboard::dashboard_history::{GetDashboard, GetHistory};
@@ -52,7 +52,7 @@ fn json_bytes(body: web::Bytes) -> HttpResponse {
         .body(body)
 }
 
-async fn dashboard(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn dashboard(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let json = state.actors.dashboard.history.send(GetDashboard).await??;
     Ok(json_bytes(json))
 }
@@ -61,21 +61,17 @@ async fn config(_: SessionOrKey, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.actors.dashboard.config)
 }
 
-async fn live(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn live(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let view = state.actors.dashboard.sampler.send(TakeLive).await??;
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn history(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn history(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let json = state.actors.dashboard.history.send(GetHistory).await?;
     Ok(json_bytes(json))
 }
 
-async fn measure(
-    _: SessionOrKey,
-    state: web::Data<AppState>,
-    metric: Metric,
-) -> Result<HttpResponse, ApiError> {
+async fn measure(_: SessionOrKey, state: web::Data<AppState>, metric: Metric) -> Reply {
     let value = state
         .actors
         .dashboard

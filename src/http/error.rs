@@ -6,6 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use serde_json::json;
 
+/// What a handler answers: its response, or the error the client is told as JSON.
+pub type Reply = Result<HttpResponse, ApiError>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,

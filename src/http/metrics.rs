@@ -15,7 +15,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::{AccessChecked, SessionOrKey};
 use super::AppState;
 use actix_web::http::StatusCode;
@@ -86,7 +86,7 @@ impl FromRequest for Scraper {
     }
 }
 
-async fn metrics(_: Scraper, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn metrics(_: Scraper, state: web::Data<AppState>) -> Reply {
     // Both answer from memory; asked at once.
     let (run, sample) = futures_util::future::join(
         state.actors.monitoring.collector.send(GetLatestRun),

@@ -26,7 +26,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpResponse, HttpServer};
-use error::{error_body, ApiError};
+use error::{error_body, ApiError, Reply};
 
 use actors::host::HostFacts;
 use actors::Actors;
@@ -96,6 +96,20 @@ fn json_errors<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
     ))
 }
 
+/// The routes of a plugin; the core routes are always served.
+fn plugin_routes(name: &str) -> Option<PluginRoutes> {
+    Some(match name {
+        "dashboard" => dashboard::routes,
+        "monitoring" => monitoring::routes,
+        "pgconf" => pgconf::routes,
+        "administration" => administration::routes,
+        "activity" => activity::routes,
+        "maintenance" => maintenance::routes,
+        "statements" => statements::routes,
+        _ => return None,
+    })
+}
+
 /// Without TCP_NODELAY, the first response of a connection waits ~40 ms behind the
 /// TLS session tickets (Nagle's algorithm meeting the client's delayed ACK).
 fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
@@ -105,7 +119,7 @@ fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensi
     }
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+async fn not_found() -> Reply {
     Err(ApiError::not_found())
 }
 
@@ -151,17 +165,9 @@ pub fn serve(
                 }
             })
             .configure(|cfg| {
-                let plugins: [(&str, PluginRoutes); 7] = [
-                    ("dashboard", dashboard::routes),
-                    ("monitoring", monitoring::routes),
-                    ("pgconf", pgconf::routes),
-                    ("administration", administration::routes),
-                    ("activity", activity::routes),
-                    ("maintenance", maintenance::routes),
-                    ("statements", statements::routes),
-                ];
-                for (name, routes) in plugins {
-                    if enabled(name) {
+                // Each known plugin once, whatever `[temboard] plugins` repeats.
+                for name in crate::config::PLUGINS.into_iter().filter(|p| enabled(p)) {
+                    if let Some(routes) = plugin_routes(name) {
                         routes(cfg)
                     }
                 }

@@ -9,7 +9,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::SessionOrKey;
 use super::query::{number, Query};
 use super::AppState;
@@ -27,11 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/monitoring/config").route(web::get().to(config)));
 }
 
-async fn probe(
-    _: SessionOrKey,
-    name: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn probe(_: SessionOrKey, name: web::Path<String>, state: web::Data<AppState>) -> Reply {
     let name = name.into_inner();
     let probe = registry::find(&name).ok_or_else(|| {
         ApiError::from(actors::Error::NotFound(format!("Unknown probe '{name}'.")))
@@ -45,11 +41,7 @@ async fn probe(
     Ok(HttpResponse::Ok().json(serde_json::json!({ probe.name: rows })))
 }
 
-async fn history(
-    _: SessionOrKey,
-    query: Query,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn history(_: SessionOrKey, query: Query, state: web::Data<AppState>) -> Reply {
     let request = history_params(&query)?;
     let records = state.actors.monitoring.history.send(request).await??;
     // Records are stored as JSON text: joined, not parsed again.

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::core::json_object;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::Session;
 use super::query::Query;
 use super::AppState;
@@ -37,17 +37,8 @@ fn filter(query: &Query) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
 
-async fn list(
-    _: Session,
-    query: Query,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let msg = GetSettings {
-        category: None,
-        filter: filter(&query),
-    };
-    let groups = state.actors.pgconf.conf.send(msg).await??;
-    Ok(HttpResponse::Ok().json(groups))
+async fn list(_: Session, query: Query, state: web::Data<AppState>) -> Reply {
+    settings(None, &query, &state).await
 }
 
 async fn category(
@@ -55,20 +46,19 @@ async fn category(
     query: Query,
     name: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let msg = GetSettings {
-        category: Some(name.into_inner()),
-        filter: filter(&query),
-    };
+) -> Reply {
+    settings(Some(name.into_inner()), &query, &state).await
+}
+
+/// The settings of every category, or of one, grouped by category.
+async fn settings(category: Option<String>, query: &Query, state: &AppState) -> Reply {
+    let filter = filter(query);
+    let msg = GetSettings { category, filter };
     let groups = state.actors.pgconf.conf.send(msg).await??;
     Ok(HttpResponse::Ok().json(groups))
 }
 
-async fn categories(
-    _: Session,
-    query: Query,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn categories(_: Session, query: Query, state: web::Data<AppState>) -> Reply {
     let msg = GetCategories {
         filter: filter(&query),
     };
@@ -76,7 +66,7 @@ async fn categories(
     Ok(HttpResponse::Ok().json(json!({ "categories": names })))
 }
 
-async fn status(_: Session, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn status(_: Session, state: web::Data<AppState>) -> Reply {
     let status = state.actors.pgconf.conf.send(GetRestartStatus).await??;
     Ok(HttpResponse::Ok().json(status))
 }
@@ -122,11 +112,7 @@ fn parse_items(body: &[u8]) -> Result<Vec<NewValue>, ApiError> {
         .collect()
 }
 
-async fn change(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn change(session: Session, body: web::Bytes, state: web::Data<AppState>) -> Reply {
     let items = parse_items(&body)?;
     if items.is_empty() {
         // Nothing to write, nothing to reload, nothing to log.
@@ -140,11 +126,7 @@ async fn change(
     Ok(HttpResponse::Ok().json(json!({ "settings": changes })))
 }
 
-async fn reset(
-    session: Session,
-    name: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn reset(session: Session, name: web::Path<String>, state: web::Data<AppState>) -> Reply {
     let msg = ResetSetting {
         username: session.username,
         name: name.into_inner(),

@@ -13,7 +13,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::SessionOrKey;
 use super::query::{number, Query};
 use super::AppState;
@@ -23,11 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/statements").route(web::get().to(statements)));
 }
 
-async fn statements(
-    _: SessionOrKey,
-    query: Query,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn statements(_: SessionOrKey, query: Query, state: web::Data<AppState>) -> Reply {
     let request = snapshot_request(&query)?;
     let chunks = state.actors.statements.keeper.send(request).await??;
     Ok(HttpResponse::Ok()
