@@ -50,21 +50,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(get("/maintenance/{db}/schema/{schema}").to(schema))
         .service(get("/maintenance/{db}/schema/{schema}/table/{table}").to(table));
     // The scheduled tasks of the instance, a database, a schema, a table.
-    for path in [
-        "/maintenance/{OP}/scheduled",
-        "/maintenance/{db}/{OP}/scheduled",
-        "/maintenance/{db}/schema/{schema}/{OP}/scheduled",
-        "/maintenance/{db}/schema/{schema}/table/{table}/{OP}/scheduled",
+    for resource in [
+        get("/maintenance/{OP}/scheduled"),
+        get("/maintenance/{db}/{OP}/scheduled"),
+        get("/maintenance/{db}/schema/{schema}/{OP}/scheduled"),
+        get("/maintenance/{db}/schema/{schema}/table/{table}/{OP}/scheduled"),
     ] {
-        cfg.service(get(path).to(list));
+        cfg.service(resource.to(list));
     }
     // An operation on a database, a table, an index.
-    for path in [
-        "/maintenance/{db}/{OP}",
-        "/maintenance/{db}/schema/{schema}/table/{table}/{OP}",
-        "/maintenance/{db}/schema/{schema}/index/{index}/{op:reindex}",
+    for resource in [
+        post("/maintenance/{db}/{OP}"),
+        post("/maintenance/{db}/schema/{schema}/table/{table}/{OP}"),
+        post("/maintenance/{db}/schema/{schema}/index/{index}/reindex"),
     ] {
-        cfg.service(post(path).to(schedule));
+        cfg.service(resource.to(schedule));
     }
     // The guards above let a request of another method fall through, to the router's
     // 404: answer 405 instead, as the other chapters' resources do.
@@ -234,7 +234,11 @@ fn operation_body(body: &[u8], op: Operation) -> Result<(Vec<VacuumOption>, When
 /// which), now, at a time or on a schedule (the body says when).
 async fn schedule(auth: SessionOrKey, path: Path, body: web::Bytes, state: State) -> Reply {
     let path = path.into_inner();
-    let op = operation(path.op.as_deref())?;
+    let op = match path.index {
+        // The index route names no operation: REINDEX is an index's only one.
+        Some(_) => Operation::Reindex,
+        None => operation(path.op.as_deref())?,
+    };
     let object = match (path.schema, path.table, path.index) {
         (Some(schema), Some(table), _) => Object::Table {
             schema: name(Some(schema), "schema")?,
