@@ -17,6 +17,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub mod actor_settings;
+
 /// The plugins this agent knows, in their default order.
 pub const PLUGINS: [&str; 7] = [
     "monitoring",

@@ -14,7 +14,7 @@ use actors::session_registry::SessionSettings;
 use actors::store::Store;
 use actors::users::Users;
 
-use crate::config::{Config, SAMPLE_KEY};
+use crate::config::{actor_settings, Config, SAMPLE_KEY};
 use crate::http::{self, AppState};
 use crate::{logging, reload};
 
@@ -231,12 +231,12 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             users,
             sessions: session_settings(&config),
             pg: pg_settings(&config),
-            dashboard: http::dashboard::settings(&config),
-            monitoring: http::monitoring::settings(&config),
-            activity: http::activity::settings(&config),
-            pgconf: http::pgconf::settings(&config),
-            maintenance: http::maintenance::settings(&config),
-            statements: http::statements::settings(&config),
+            dashboard: actor_settings::dashboard(&config),
+            monitoring: actor_settings::monitoring(&config),
+            activity: actor_settings::activity(&config),
+            pgconf: actor_settings::pgconf(&config),
+            maintenance: actor_settings::maintenance(&config),
+            statements: actor_settings::statements(&config),
             log: log.clone(),
         });
         let state = AppState {

@@ -161,11 +161,15 @@ pub fn verify(username: &str, password: &str, hash: &PasswordHash) -> bool {
     match hash {
         // bcrypt's own comparison of the computed and stored digests is constant time.
         PasswordHash::Bcrypt(stored) => bcrypt::verify(password, stored).unwrap_or(false),
-        PasswordHash::Legacy(stored) => legacy_hash(username, password)
-            .as_slice()
-            .ct_eq(stored)
-            .into(),
+        PasswordHash::Legacy(stored) => same_secret(&legacy_hash(username, password), stored),
     }
+}
+
+/// Compares secrets (hashes, the agent key, the metrics token) in constant time, so
+/// that response times tell nothing of them: the one such comparison of the agent.
+/// Lengths are compared openly: a length is not the secret.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 /// Burns the same CPU as a real bcrypt check, so that an unknown user name is not
@@ -232,6 +236,14 @@ mod tests {
         assert!(!verify("alice", "foo!", hash));
         // The user name salts the hash: the same line under another name fails.
         assert!(!verify("alicf", "foo!!", hash));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!same_secret(b"0123456789abcdef", b"0123456789abcdeF"));
+        assert!(!same_secret(b"0123456789abcdef", b"0123456789abcde"));
+        assert!(!same_secret(b"", b"x"));
     }
 
     #[test]

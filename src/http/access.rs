@@ -6,10 +6,10 @@
 //! integration tests of a new write endpoint fail until its handler takes a
 //! session extractor; in release builds it is logged as an error.
 
+use super::error::error_body;
 use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::{HttpMessage, HttpResponse};
-use serde_json::json;
 
 use super::extract::{is_write, AccessChecked};
 
@@ -30,9 +30,10 @@ pub fn check_declared<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<
     log::error!("{route} changed something without an access check: its handler must take Session or SessionOrKey");
     if cfg!(debug_assertions) {
         let (req, _) = res.into_parts();
-        let body = HttpResponse::InternalServerError().json(json!({
-            "error": format!("{route} declares no access rule (Session or SessionOrKey)")
-        }));
+        let body = error_body(
+            HttpResponse::InternalServerError(),
+            &format!("{route} declares no access rule (Session or SessionOrKey)"),
+        );
         return ServiceResponse::new(req, body).map_into_right_body();
     }
     res.map_into_left_body()

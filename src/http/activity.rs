@@ -4,26 +4,19 @@
 //! (a session only; body `{"pids": [...]}`). Handlers validate the input and ask the
 //! `Activity` actor; they never touch PostgreSQL or /proc themselves.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::core::json_object;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::{Session, SessionOrKey};
+use super::query::{number, Query};
 use super::AppState;
-use crate::config::Config;
 use actors::activity::{Filters, Kind, ListBackends, Rows, Signal, SignalBackends, MAX_LIMIT};
 
 /// At most this many pids per kill or cancel request.
 const MAX_PIDS: usize = 1000;
-
-/// The activity actors' settings, from the configuration.
-pub fn settings(config: &Config) -> actors::activity::Settings {
-    actors::activity::Settings {
-        max_age: std::time::Duration::from_millis(config.activity.max_age_ms),
-    }
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/activity").route(web::get().to(activity)))
@@ -33,32 +26,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/activity/cancel").route(web::post().to(cancel)));
 }
 
-async fn activity(
-    _: SessionOrKey,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    list(Kind::All, &req, &state).await
+async fn activity(_: SessionOrKey, q: Query, state: web::Data<AppState>) -> Reply {
+    list(Kind::All, &q, &state).await
 }
 
-async fn waiting(
-    _: SessionOrKey,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    list(Kind::Waiting, &req, &state).await
+async fn waiting(_: SessionOrKey, q: Query, state: web::Data<AppState>) -> Reply {
+    list(Kind::Waiting, &q, &state).await
 }
 
-async fn blocking(
-    _: SessionOrKey,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    list(Kind::Blocking, &req, &state).await
+async fn blocking(_: SessionOrKey, q: Query, state: web::Data<AppState>) -> Reply {
+    list(Kind::Blocking, &q, &state).await
 }
 
-async fn list(kind: Kind, req: &HttpRequest, state: &AppState) -> Result<HttpResponse, ApiError> {
-    let filters = filters(req.query_string())?;
+async fn list(kind: Kind, query: &Query, state: &AppState) -> Reply {
+    let filters = filters(query)?;
     let rows = state
         .actors
         .activity
@@ -74,46 +55,18 @@ struct Listing<'a> {
     rows: &'a Rows,
 }
 
-/// The listing filters of a query string. Other parameters (`key`) are left alone;
-/// a filter given twice is malformed.
-fn filters(query: &str) -> Result<Filters, ApiError> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|_| ApiError::malformed("query string"))?
-        .into_inner();
-    let mut filters = Filters::default();
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, value) in &pairs {
-        let name = name.as_str();
-        if !matches!(name, "limit" | "min_duration" | "dbname" | "user") {
-            continue;
-        }
-        if seen.contains(&name) {
-            return Err(ApiError::malformed(name));
-        }
-        seen.push(name);
-        let bad = || ApiError::malformed(name);
-        match name {
-            "limit" => {
-                filters.limit = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(bad)?
-            }
-            "min_duration" => {
-                filters.min_duration = Some(
-                    value
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|d| d.is_finite() && *d >= 0.0)
-                        .ok_or_else(bad)?,
-                )
-            }
-            "dbname" => filters.dbname = Some(name_filter(value).ok_or_else(bad)?),
-            _ => filters.user = Some(name_filter(value).ok_or_else(bad)?),
-        }
-    }
-    Ok(filters)
+/// The listing filters of a query string, each given at most once. Other
+/// parameters (`key`) are left alone.
+fn filters(query: &Query) -> Result<Filters, ApiError> {
+    let defaults = Filters::default();
+    Ok(Filters {
+        limit: query
+            .once("limit", number(|l: &u32| (1..=MAX_LIMIT).contains(l)))?
+            .unwrap_or(defaults.limit),
+        min_duration: query.once("min_duration", number(|d: &f64| d.is_finite() && *d >= 0.0))?,
+        dbname: query.once("dbname", name_filter)?,
+        user: query.once("user", name_filter)?,
+    })
 }
 
 /// A database or role name to match exactly: not empty, no NUL (PostgreSQL text
@@ -153,53 +106,39 @@ fn pids(body: &[u8]) -> Result<Vec<i32>, ApiError> {
     Ok(pids)
 }
 
+/// Sends `signal` to the body's pids; answers `{"backends": [{"pid", <done>}]}`,
+/// `done` named for the signal (`killed`, `cancelled`).
 async fn signal(
     signal: Signal,
+    done: &str,
     session: Session,
     body: &[u8],
     state: &AppState,
-) -> Result<Vec<(i32, bool)>, ApiError> {
+) -> Reply {
     let pids = pids(body)?;
-    if pids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let results = state
-        .actors
-        .activity
-        .activity
-        .send(SignalBackends {
+    let results = if pids.is_empty() {
+        Vec::new()
+    } else {
+        let msg = SignalBackends {
             pids,
             signal,
             username: session.username,
-        })
-        .await??;
-    Ok(results.into_iter().map(|s| (s.pid, s.done)).collect())
-}
-
-async fn kill(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let results = signal(Signal::Terminate, session, &body, &state).await?;
+        };
+        state.actors.activity.activity.send(msg).await??
+    };
     let backends: Vec<Value> = results
         .into_iter()
-        .map(|(pid, killed)| json!({ "pid": pid, "killed": killed }))
+        .map(|s| json!({ "pid": s.pid, done: s.done }))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "backends": backends })))
 }
 
-async fn cancel(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let results = signal(Signal::Cancel, session, &body, &state).await?;
-    let backends: Vec<Value> = results
-        .into_iter()
-        .map(|(pid, cancelled)| json!({ "pid": pid, "cancelled": cancelled }))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "backends": backends })))
+async fn kill(session: Session, body: web::Bytes, state: web::Data<AppState>) -> Reply {
+    signal(Signal::Terminate, "killed", session, &body, &state).await
+}
+
+async fn cancel(session: Session, body: web::Bytes, state: web::Data<AppState>) -> Reply {
+    signal(Signal::Cancel, "cancelled", session, &body, &state).await
 }
 
 #[cfg(test)]
@@ -212,6 +151,7 @@ mod tests {
 
     #[test]
     fn filters_defaults_and_values() {
+        let filters = |q: &str| filters(&Query::parse(q));
         assert_eq!(filters("").unwrap(), Filters::default());
         let f = filters("limit=10&min_duration=1.5&dbname=my%20db&user=bob&key=k").unwrap();
         assert_eq!(f.limit, 10);
@@ -224,6 +164,7 @@ mod tests {
 
     #[test]
     fn malformed_filters() {
+        let filters = |q: &str| filters(&Query::parse(q));
         for q in [
             "limit=0",
             "limit=5001",

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::core::json_object;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::Session;
 use super::AppState;
 use actors::pg_supervisor::{Action, Control, DiscoverInstance};
@@ -19,11 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// `{"action": "start"|"stop"|"restart"|"reload"}`: 200 once done, 409 while another
 /// action runs, 500 with the command's exit status and output when it failed.
-async fn control(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn control(session: Session, body: web::Bytes, state: web::Data<AppState>) -> Reply {
     let body = json_object(&body, "action")?;
     let action = body
         .get("action")
@@ -41,7 +37,7 @@ async fn control(
     Ok(HttpResponse::Ok().json(json!({ "action": done.as_str(), "state": "ok" })))
 }
 
-async fn pg_version(_: Session, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn pg_version(_: Session, state: web::Data<AppState>) -> Reply {
     let facts = state.actors.pg.send(DiscoverInstance).await??;
     Ok(HttpResponse::Ok().json(json!({
         "numeric": facts.server_version_num,

@@ -10,7 +10,8 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
-use serde_json::json;
+
+use super::error::{error_body, ApiError};
 
 /// One embedded file: its path under `/console/`, its media type, its bytes, and
 /// a hash of the bytes as its entity tag.
@@ -87,7 +88,10 @@ async fn file(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
 
 fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
     let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
-        return secured(HttpResponse::NotFound()).json(json!({ "error": "Not found." }));
+        return error_body(
+            secured(HttpResponse::NotFound()),
+            &ApiError::not_found().message,
+        );
     };
     let etag = format!("\"{:016x}\"", asset.hash);
     let fresh = req

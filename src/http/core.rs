@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::{self, Session, SessionOrKey};
+use super::query::Query;
 use super::AppState;
 use actors::agent_status::GetAgentTimes;
 use actors::notification_log::ListNotifications;
@@ -45,11 +46,7 @@ fn string_field<'a>(
         .ok_or_else(|| ApiError::malformed(name))
 }
 
-async fn login(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> Reply {
     let body = json_object(&body, "username")?;
     let username = string_field(&body, "username", valid_username)?;
     let password = string_field(&body, "password", valid_password)?;
@@ -80,7 +77,7 @@ async fn login(
     }
 }
 
-async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     let id = extract::session_id(&req)?;
     state
         .actors
@@ -93,32 +90,25 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
 
 /// The spec's `{"username"}`; `?role=true` adds the user's role (`admin` or
 /// `read`), which the spec's object does not carry.
-async fn profile(session: Session, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn profile(session: Session, query: Query) -> Reply {
     let mut body = json!({ "username": session.username });
-    if opt_in(&req, "role")? {
+    if query.once("role", opt_in)?.unwrap_or(false) {
         body["role"] = json!(session.role.as_str());
     }
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Whether the query string asks for `name=true`: absent or `false` is no; any
-/// other value, or the parameter twice, is malformed.
-fn opt_in(req: &HttpRequest, name: &str) -> Result<bool, ApiError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|_| ApiError::malformed(name))?;
-    let mut values = query.iter().filter(|(key, _)| key == name);
-    let answer = match values.next().map(|(_, v)| v.as_str()) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(ApiError::malformed(name)),
-    };
-    if values.next().is_some() {
-        return Err(ApiError::malformed(name));
+/// An opt-in parameter: `true` or `false` (absent is no); any other value is
+/// malformed, and so is the parameter given twice.
+fn opt_in(value: &str) -> Option<bool> {
+    match value {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
     }
-    Ok(answer)
 }
 
-async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     // The key is optional here, but a wrong one is refused.
     extract::check_key(&req, &state).await?;
     let instance = match state.actors.pg.send(DiscoverInstance).await? {
@@ -142,7 +132,7 @@ async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     })))
 }
 
-async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn status(state: web::Data<AppState>) -> Reply {
     let times = state.actors.agent.send(GetAgentTimes).await?;
     Ok(HttpResponse::Ok().json(json!({
         "pid": std::process::id(),
@@ -157,7 +147,7 @@ async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 /// `GET /status/postgres`: the instance's state as the agent sees it (`up`,
 /// `down`, `starting`, `stopping`, `unknown`) and since when. No authentication,
 /// like /status.
-async fn postgres_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn postgres_status(state: web::Data<AppState>) -> Reply {
     // PgSupervisor answers this at once, even while a control action runs.
     let pg = state.actors.pg.send(GetInstanceState).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -166,10 +156,7 @@ async fn postgres_status(state: web::Data<AppState>) -> Result<HttpResponse, Api
     })))
 }
 
-async fn notifications(
-    _: SessionOrKey,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn notifications(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let rows = state.actors.notifications.send(ListNotifications).await??;
     Ok(HttpResponse::Ok().json(rows))
 }

@@ -7,26 +7,12 @@
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 
-use super::error::ApiError;
+use super::error::Reply;
 use super::extract::SessionOrKey;
 use super::AppState;
-use crate::config::Config;
 use actors::dashboard::dashboard_history::{GetDashboard, GetHistory};
 use actors::dashboard::metrics_sampler::{Measure, TakeLive};
 use actors::dashboard::sample::Metric;
-use actors::dashboard::{DashboardConfig, Settings};
-
-/// The dashboard actors' settings, from the configuration.
-pub fn settings(config: &Config) -> Settings {
-    Settings {
-        enabled: config.temboard.plugins.iter().any(|p| p == "dashboard"),
-        hostname: config.temboard.hostname.clone(),
-        config: DashboardConfig {
-            history_length: config.dashboard.history_length,
-            scheduler_interval: config.dashboard.scheduler_interval,
-        },
-    }
-}
 
 /// The single-value endpoints and what each reads.
 const METRICS: [(&str, Metric); 13] = [
@@ -66,7 +52,7 @@ fn json_bytes(body: web::Bytes) -> HttpResponse {
         .body(body)
 }
 
-async fn dashboard(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn dashboard(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let json = state.actors.dashboard.history.send(GetDashboard).await??;
     Ok(json_bytes(json))
 }
@@ -75,21 +61,17 @@ async fn config(_: SessionOrKey, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.actors.dashboard.config)
 }
 
-async fn live(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn live(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let view = state.actors.dashboard.sampler.send(TakeLive).await??;
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn history(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn history(_: SessionOrKey, state: web::Data<AppState>) -> Reply {
     let json = state.actors.dashboard.history.send(GetHistory).await?;
     Ok(json_bytes(json))
 }
 
-async fn measure(
-    _: SessionOrKey,
-    state: web::Data<AppState>,
-    metric: Metric,
-) -> Result<HttpResponse, ApiError> {
+async fn measure(_: SessionOrKey, state: web::Data<AppState>, metric: Metric) -> Reply {
     let value = state
         .actors
         .dashboard

@@ -3,8 +3,11 @@
 //! detail; the client gets a message it can act on.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use serde_json::json;
+
+/// What a handler answers: its response, or the error the client is told as JSON.
+pub type Reply = Result<HttpResponse, ApiError>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -65,6 +68,16 @@ impl ApiError {
         )
     }
 
+    /// 404 for a path no route serves.
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "Not found.")
+    }
+
+    /// 405 for a path served, but not for this method.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
+    }
+
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
@@ -89,8 +102,14 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
-        response.json(json!({ "error": self.message }))
+        error_body(response, &self.message)
     }
+}
+
+/// The spec's error body `{"error": message}` on a response of an error status:
+/// every error body the agent answers is made here.
+pub fn error_body(mut response: HttpResponseBuilder, message: &str) -> HttpResponse {
+    response.json(json!({ "error": message }))
 }
 
 /// What the client is told of a failure of the agent itself; the detail goes to the

@@ -12,14 +12,14 @@
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use subtle_compare::constant_time_eq;
 
 use super::error::ApiError;
+use super::query::Query;
 use super::AppState;
 use actix_web::http::Method;
 use actors::notification_log::NotifyRefusal;
 use actors::session_registry::{CheckSession, KeyAttempt, KeyFailed, LoginError};
-use actors::users::Role;
+use actors::users::{same_secret, Role};
 
 pub const SESSION_HEADER: &str = "X-Session";
 pub const KEY_HEADER: &str = "X-TemBoard-Agent-Key";
@@ -76,15 +76,8 @@ pub fn session_id(req: &HttpRequest) -> Result<String, ApiError> {
 
 /// Every key value the request carries (query and header); empty when none.
 fn presented_keys(req: &HttpRequest) -> Vec<String> {
-    let mut keys: Vec<String> = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(|q| {
-            q.into_inner()
-                .into_iter()
-                .filter(|(name, _)| name == "key")
-                .map(|(_, value)| value)
-                .collect()
-        })
-        .unwrap_or_default();
+    let query = Query::parse(req.query_string());
+    let mut keys: Vec<String> = query.all("key").map(str::to_string).collect();
     for header in req.headers().get_all(KEY_HEADER) {
         keys.push(String::from_utf8_lossy(header.as_bytes()).into_owned());
     }
@@ -134,7 +127,7 @@ fn compare_keys(req: &HttpRequest, configured: Option<&str>) -> Result<bool, Api
     let all_match = match configured {
         Some(key) => presented
             .iter()
-            .all(|p| constant_time_eq(p.as_bytes(), key.as_bytes())),
+            .all(|p| same_secret(p.as_bytes(), key.as_bytes())),
         None => false,
     };
     if all_match {
@@ -203,14 +196,5 @@ impl FromRequest for SessionOrKey {
             }
             check_session(req).await.map(SessionOrKey::Session)
         })
-    }
-}
-
-/// Constant-time comparison of secrets, so that response times tell nothing of them.
-mod subtle_compare {
-    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-        use subtle::ConstantTimeEq;
-        // Lengths are compared openly: the key length is not the secret.
-        a.len() == b.len() && bool::from(a.ct_eq(b))
     }
 }

@@ -7,16 +7,19 @@
 //! identifiers, in the actors.
 
 use actix_web::http::StatusCode;
-use actix_web::{guard, web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpResponse};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::core::json_object;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::SessionOrKey;
+use super::query::{number, Query};
 use super::AppState;
-use crate::config::Config;
 use actors::maintenance::browse::{Page, MAX_ROWS};
-use actors::maintenance::browser::{BrowseDatabase, BrowseInstance, BrowseSchema, BrowseTable};
+use actors::maintenance::browser::{
+    BrowseDatabase, BrowseInstance, BrowseSchema, BrowseTable, MaintenanceBrowser,
+};
 use actors::maintenance::cron_schedule;
 use actors::maintenance::maintenance_scheduler::{
     Cancel, GetTask, ListAllTasks, ListTasks, Object, Schedule, When,
@@ -26,14 +29,6 @@ use actors::sql_quote::valid_name;
 
 /// The operations, as a path segment pattern.
 const OP: &str = "{op:vacuum|analyze|reindex}";
-
-/// The maintenance actors' settings, from the configuration.
-pub fn settings(config: &Config) -> actors::maintenance::Settings {
-    actors::maintenance::Settings {
-        max_parallel: config.maintenance.max_parallel,
-        max_pending_tasks: config.maintenance.max_pending_tasks,
-    }
-}
 
 /// Resources carry their method as a guard: paths of different methods overlap
 /// (`DELETE /maintenance/vacuum/<id>` and `POST /maintenance/<db>/analyze` both
@@ -48,23 +43,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // `/maintenance/tasks` no more (docs/maintenance.md).
         .service(get("/maintenance/tasks").to(tasks))
         .service(get("/maintenance/tasks/{id}").to(task))
-        .service(get("/maintenance/{OP}/scheduled").to(list_all))
         // A list, not a task id: 405 rather than the cancel handler's 406.
         .service(delete("/maintenance/{OP}/scheduled").to(method_not_allowed))
         .service(delete("/maintenance/{OP}/{id}").to(cancel))
         .service(get("/maintenance/{db}").to(database))
-        .service(post("/maintenance/{db}/{OP}").to(schedule_database))
-        .service(get("/maintenance/{db}/{OP}/scheduled").to(list_database))
         .service(get("/maintenance/{db}/schema/{schema}").to(schema))
-        .service(get("/maintenance/{db}/schema/{schema}/{OP}/scheduled").to(list_schema))
-        .service(get("/maintenance/{db}/schema/{schema}/table/{table}").to(table))
-        .service(post("/maintenance/{db}/schema/{schema}/table/{table}/{OP}").to(schedule_table))
-        .service(
-            get("/maintenance/{db}/schema/{schema}/table/{table}/{OP}/scheduled").to(list_table),
-        )
-        .service(
-            post("/maintenance/{db}/schema/{schema}/index/{index}/reindex").to(schedule_index),
-        );
+        .service(get("/maintenance/{db}/schema/{schema}/table/{table}").to(table));
+    // The scheduled tasks of the instance, a database, a schema, a table.
+    for resource in [
+        get("/maintenance/{OP}/scheduled"),
+        get("/maintenance/{db}/{OP}/scheduled"),
+        get("/maintenance/{db}/schema/{schema}/{OP}/scheduled"),
+        get("/maintenance/{db}/schema/{schema}/table/{table}/{OP}/scheduled"),
+    ] {
+        cfg.service(resource.to(list));
+    }
+    // An operation on a database, a table, an index.
+    for resource in [
+        post("/maintenance/{db}/{OP}"),
+        post("/maintenance/{db}/schema/{schema}/table/{table}/{OP}"),
+        post("/maintenance/{db}/schema/{schema}/index/{index}/reindex"),
+    ] {
+        cfg.service(resource.to(schedule));
+    }
     // The guards above let a request of another method fall through, to the router's
     // 404: answer 405 instead, as the other chapters' resources do.
     for path in [
@@ -87,101 +88,96 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(json!({ "error": "Method not allowed." }))
+async fn method_not_allowed() -> Reply {
+    Err(ApiError::method_not_allowed())
 }
 
+/// The segments of a maintenance path, percent-decoded; those a route does not
+/// have are None.
+#[derive(Debug, Deserialize)]
+struct Target {
+    db: Option<String>,
+    schema: Option<String>,
+    table: Option<String>,
+    index: Option<String>,
+    op: Option<String>,
+    id: Option<String>,
+}
+
+type Path = web::Path<Target>;
+type State = web::Data<AppState>;
+
 /// A name from the path: PostgreSQL refuses empty names and NUL bytes.
-fn name(value: String, parameter: &str) -> Result<String, ApiError> {
-    if valid_name(&value) {
-        Ok(value)
-    } else {
-        Err(ApiError::malformed(parameter))
-    }
+fn name(value: Option<String>, parameter: &str) -> Result<String, ApiError> {
+    value
+        .filter(|v| valid_name(v))
+        .ok_or_else(|| ApiError::malformed(parameter))
+}
+
+fn operation(op: Option<&str>) -> Result<Operation, ApiError> {
+    // The routes' pattern admits only the three names.
+    op.and_then(Operation::parse)
+        .ok_or_else(|| ApiError::malformed("operation"))
+}
+
+fn task_id(id: Option<String>) -> Result<String, ApiError> {
+    id.filter(|id| valid_id(id))
+        .ok_or_else(|| ApiError::malformed("id"))
 }
 
 /// `limit` and `offset` query parameters: non-negative integers; `limit` is capped
-/// at `MAX_ROWS`, which is also its default.
-fn page(req: &HttpRequest) -> Result<Page, ApiError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|_| ApiError::malformed("limit"))?;
-    let mut page = Page::default();
-    for (key, value) in query.iter() {
-        let parsed = || {
-            value
-                .parse::<i64>()
-                .ok()
-                .filter(|v| *v >= 0)
-                .ok_or_else(|| ApiError::malformed(key))
-        };
-        match key.as_str() {
-            "limit" => page.limit = parsed()?.min(MAX_ROWS),
-            "offset" => page.offset = parsed()?,
-            _ => {}
-        }
-    }
-    Ok(page)
+/// at `MAX_ROWS`, which is also its default. Given twice, the last one counts.
+fn page(query: &Query) -> Result<Page, ApiError> {
+    let defaults = Page::default();
+    let non_negative = || number(|v: &i64| *v >= 0);
+    Ok(Page {
+        limit: query
+            .last("limit", non_negative())?
+            .map_or(defaults.limit, |l| l.min(MAX_ROWS)),
+        offset: query
+            .last("offset", non_negative())?
+            .unwrap_or(defaults.offset),
+    })
 }
 
-async fn instance(_: SessionOrKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let report = state
-        .actors
-        .maintenance
-        .browser
-        .send(BrowseInstance)
-        .await??;
+/// Asks the browser for a report and answers it.
+async fn browse<M, R>(state: &AppState, msg: M) -> Reply
+where
+    M: actix::Message<Result = Result<R, actors::Error>> + Send + 'static,
+    R: Serialize + Send + 'static,
+    MaintenanceBrowser: actix::Handler<M>,
+{
+    let report = state.actors.maintenance.browser.send(msg).await??;
     Ok(HttpResponse::Ok().json(report))
 }
 
-async fn database(
-    _: SessionOrKey,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let db = name(path.into_inner(), "dbname")?;
-    let report = state
-        .actors
-        .maintenance
-        .browser
-        .send(BrowseDatabase { db })
-        .await??;
-    Ok(HttpResponse::Ok().json(report))
+async fn instance(_: SessionOrKey, state: State) -> Reply {
+    browse(&state, BrowseInstance).await
 }
 
-async fn schema(
-    _: SessionOrKey,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, schema) = path.into_inner();
+async fn database(_: SessionOrKey, path: Path, state: State) -> Reply {
+    let db = name(path.into_inner().db, "dbname")?;
+    browse(&state, BrowseDatabase { db }).await
+}
+
+async fn schema(_: SessionOrKey, query: Query, path: Path, state: State) -> Reply {
+    let path = path.into_inner();
     let msg = BrowseSchema {
-        db: name(db, "dbname")?,
-        schema: name(schema, "schema")?,
-        page: page(&req)?,
+        db: name(path.db, "dbname")?,
+        schema: name(path.schema, "schema")?,
+        page: page(&query)?,
     };
-    let report = state.actors.maintenance.browser.send(msg).await??;
-    Ok(HttpResponse::Ok().json(report))
+    browse(&state, msg).await
 }
 
-async fn table(
-    _: SessionOrKey,
-    path: web::Path<(String, String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, schema, table) = path.into_inner();
+async fn table(_: SessionOrKey, path: Path, state: State) -> Reply {
+    let path = path.into_inner();
     let msg = BrowseTable {
-        db: name(db, "dbname")?,
-        schema: name(schema, "schema")?,
-        table: name(table, "table")?,
+        db: name(path.db, "dbname")?,
+        schema: name(path.schema, "schema")?,
+        table: name(path.table, "table")?,
     };
-    let report = state.actors.maintenance.browser.send(msg).await??;
-    Ok(HttpResponse::Ok().json(report))
-}
-
-fn operation(op: &str) -> Result<Operation, ApiError> {
-    // The route's pattern admits only the three names.
-    Operation::parse(op).ok_or_else(|| ApiError::malformed("operation"))
+    browse(&state, msg).await
 }
 
 /// A string field that may be absent or null; any other type is malformed.
@@ -234,15 +230,28 @@ fn operation_body(body: &[u8], op: Operation) -> Result<(Vec<VacuumOption>, When
     Ok((mode, when))
 }
 
-async fn schedule(
-    state: &AppState,
-    auth: &SessionOrKey,
-    op: Operation,
-    dbname: String,
-    object: Object,
-    body: &[u8],
-) -> Result<HttpResponse, ApiError> {
-    let (mode, when) = operation_body(body, op)?;
+/// VACUUM, ANALYZE or REINDEX of a database, a table or an index (the path says
+/// which), now, at a time or on a schedule (the body says when).
+async fn schedule(auth: SessionOrKey, path: Path, body: web::Bytes, state: State) -> Reply {
+    let path = path.into_inner();
+    let op = match path.index {
+        // The index route names no operation: REINDEX is an index's only one.
+        Some(_) => Operation::Reindex,
+        None => operation(path.op.as_deref())?,
+    };
+    let object = match (path.schema, path.table, path.index) {
+        (Some(schema), Some(table), _) => Object::Table {
+            schema: name(Some(schema), "schema")?,
+            table: name(Some(table), "table")?,
+        },
+        (schema, None, Some(index)) => Object::Index {
+            schema: name(schema, "schema")?,
+            index: name(Some(index), "index")?,
+        },
+        _ => Object::Database,
+    };
+    let dbname = name(path.db, "dbname")?;
+    let (mode, when) = operation_body(&body, op)?;
     let id = state
         .actors
         .maintenance
@@ -259,128 +268,25 @@ async fn schedule(
     Ok(HttpResponse::Ok().json(json!({ "id": id })))
 }
 
-async fn schedule_database(
-    auth: SessionOrKey,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, op) = path.into_inner();
-    let op = operation(&op)?;
-    let db = name(db, "dbname")?;
-    schedule(&state, &auth, op, db, Object::Database, &body).await
-}
-
-async fn schedule_table(
-    auth: SessionOrKey,
-    path: web::Path<(String, String, String, String)>,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, schema, table, op) = path.into_inner();
-    let op = operation(&op)?;
-    let object = Object::Table {
-        schema: name(schema, "schema")?,
-        table: name(table, "table")?,
+/// The scheduled tasks of an operation, of the whole instance or of what the path
+/// names.
+async fn list(_: SessionOrKey, path: Path, state: State) -> Reply {
+    let path = path.into_inner();
+    let op = operation(path.op.as_deref())?;
+    let msg = ListTasks {
+        operation: op,
+        dbname: path.db,
+        schema: path.schema,
+        // The spec's REINDEX table list is an alias of the schema list.
+        table: path.table.filter(|_| op != Operation::Reindex),
     };
-    schedule(&state, &auth, op, name(db, "dbname")?, object, &body).await
-}
-
-async fn schedule_index(
-    auth: SessionOrKey,
-    path: web::Path<(String, String, String)>,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, schema, index) = path.into_inner();
-    let object = Object::Index {
-        schema: name(schema, "schema")?,
-        index: name(index, "index")?,
-    };
-    schedule(
-        &state,
-        &auth,
-        Operation::Reindex,
-        name(db, "dbname")?,
-        object,
-        &body,
-    )
-    .await
-}
-
-async fn list(state: &AppState, msg: ListTasks) -> Result<HttpResponse, ApiError> {
     let tasks = state.actors.maintenance.scheduler.send(msg).await?;
     Ok(HttpResponse::Ok().json(tasks))
 }
 
-async fn list_all(
-    _: SessionOrKey,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let msg = ListTasks {
-        operation: operation(&path.into_inner())?,
-        dbname: None,
-        schema: None,
-        table: None,
-    };
-    list(&state, msg).await
-}
-
-async fn list_database(
-    _: SessionOrKey,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, op) = path.into_inner();
-    let msg = ListTasks {
-        operation: operation(&op)?,
-        dbname: Some(db),
-        schema: None,
-        table: None,
-    };
-    list(&state, msg).await
-}
-
-async fn list_schema(
-    _: SessionOrKey,
-    path: web::Path<(String, String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, schema, op) = path.into_inner();
-    let msg = ListTasks {
-        operation: operation(&op)?,
-        dbname: Some(db),
-        schema: Some(schema),
-        table: None,
-    };
-    list(&state, msg).await
-}
-
-async fn list_table(
-    _: SessionOrKey,
-    path: web::Path<(String, String, String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (db, schema, table, op) = path.into_inner();
-    let op = operation(&op)?;
-    let msg = ListTasks {
-        operation: op,
-        dbname: Some(db),
-        schema: Some(schema),
-        // The spec's REINDEX table list is an alias of the schema list.
-        table: (op != Operation::Reindex).then_some(table),
-    };
-    list(&state, msg).await
-}
-
 /// `GET /maintenance/tasks`: every task with its details, newest first.
-async fn tasks(
-    _: SessionOrKey,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let page = page(&req)?;
+async fn tasks(_: SessionOrKey, query: Query, state: State) -> Reply {
+    let page = page(&query)?;
     let msg = ListAllTasks {
         limit: usize::try_from(page.limit).unwrap_or(usize::MAX),
         offset: usize::try_from(page.offset).unwrap_or(usize::MAX),
@@ -390,15 +296,8 @@ async fn tasks(
 }
 
 /// `GET /maintenance/tasks/<id>`: one task with its details.
-async fn task(
-    _: SessionOrKey,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    if !valid_id(&id) {
-        return Err(ApiError::malformed("id"));
-    }
+async fn task(_: SessionOrKey, path: Path, state: State) -> Reply {
+    let id = task_id(path.into_inner().id)?;
     let task = state
         .actors
         .maintenance
@@ -408,25 +307,13 @@ async fn task(
     Ok(HttpResponse::Ok().json(task))
 }
 
-async fn cancel(
-    auth: SessionOrKey,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (op, id) = path.into_inner();
-    let op = operation(&op)?;
-    if !valid_id(&id) {
-        return Err(ApiError::malformed("id"));
-    }
-    state
-        .actors
-        .maintenance
-        .scheduler
-        .send(Cancel {
-            operation: op,
-            id,
-            username: auth.username().to_string(),
-        })
-        .await??;
+async fn cancel(auth: SessionOrKey, path: Path, state: State) -> Reply {
+    let path = path.into_inner();
+    let msg = Cancel {
+        operation: operation(path.op.as_deref())?,
+        id: task_id(path.id)?,
+        username: auth.username().to_string(),
+    };
+    state.actors.maintenance.scheduler.send(msg).await??;
     Ok(HttpResponse::Ok().json(json!({ "response": "ok" })))
 }

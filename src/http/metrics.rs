@@ -14,15 +14,15 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use subtle::ConstantTimeEq;
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::{AccessChecked, SessionOrKey};
 use super::AppState;
 use actix_web::http::StatusCode;
 use actors::dashboard::dashboard_history::GetLastSample;
 use actors::monitoring::collector::GetLatestRun;
 use actors::monitoring::prometheus_text;
+use actors::users::same_secret;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/metrics").route(web::get().to(metrics)));
@@ -50,12 +50,6 @@ fn bearer_tokens(req: &HttpRequest) -> Vec<String> {
         .collect()
 }
 
-/// Constant-time comparison: response times tell nothing of the token. Lengths
-/// are compared openly (the length is not the secret).
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
 fn invalid_token() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "Invalid token.")
 }
@@ -73,8 +67,11 @@ impl FromRequest for Scraper {
         let configured = req
             .app_data::<web::Data<AppState>>()
             .and_then(|s| s.actors.monitoring.metrics_token.clone());
-        let valid =
-            configured.is_some_and(|expected| tokens.iter().all(|t| same_secret(t, &expected)));
+        let valid = configured.is_some_and(|expected| {
+            tokens
+                .iter()
+                .all(|t| same_secret(t.as_bytes(), expected.as_bytes()))
+        });
         if valid {
             req.extensions_mut().insert(AccessChecked);
         }
@@ -89,7 +86,7 @@ impl FromRequest for Scraper {
     }
 }
 
-async fn metrics(_: Scraper, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn metrics(_: Scraper, state: web::Data<AppState>) -> Reply {
     // Both answer from memory; asked at once.
     let (run, sample) = futures_util::future::join(
         state.actors.monitoring.collector.send(GetLatestRun),
@@ -123,13 +120,5 @@ mod tests {
             .to_http_request();
         assert!(bearer_tokens(&req).is_empty());
         assert!(bearer_tokens(&TestRequest::default().to_http_request()).is_empty());
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret("0123456789abcdef", "0123456789abcdef"));
-        assert!(!same_secret("0123456789abcdef", "0123456789abcdeF"));
-        assert!(!same_secret("0123456789abcdef", "0123456789abcde"));
-        assert!(!same_secret("", "x"));
     }
 }

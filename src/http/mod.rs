@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod openapi;
 pub mod pgconf;
+pub mod query;
 pub mod statements;
 pub mod tls;
 
@@ -27,7 +28,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpResponse, HttpServer};
-use serde_json::json;
+use error::{error_body, ApiError, Reply};
 
 use actors::host::HostFacts;
 use actors::Actors;
@@ -76,8 +77,8 @@ fn json_errors<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
     }
     let status = res.status();
     let message = match status.as_u16() {
-        404 => "Not found.".to_string(),
-        405 => "Method not allowed.".to_string(),
+        404 => ApiError::not_found().message,
+        405 => ApiError::method_not_allowed().message,
         413 => format!("Request body too large (limit {MAX_BODY_BYTES} bytes)."),
         _ => res
             .response()
@@ -86,7 +87,7 @@ fn json_errors<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string()),
     };
     let (req, res) = res.into_parts();
-    let mut json = HttpResponse::build(status).json(json!({ "error": message }));
+    let mut json = error_body(HttpResponse::build(status), &message);
     for (name, value) in res.headers() {
         if name != CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
             json.headers_mut().insert(name.clone(), value.clone());
@@ -95,6 +96,20 @@ fn json_errors<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, json).map_into_right_body(),
     ))
+}
+
+/// The routes of a plugin; the core routes are always served.
+fn plugin_routes(name: &str) -> Option<PluginRoutes> {
+    Some(match name {
+        "dashboard" => dashboard::routes,
+        "monitoring" => monitoring::routes,
+        "pgconf" => pgconf::routes,
+        "administration" => administration::routes,
+        "activity" => activity::routes,
+        "maintenance" => maintenance::routes,
+        "statements" => statements::routes,
+        _ => return None,
+    })
 }
 
 /// Without TCP_NODELAY, the first response of a connection waits ~40 ms behind the
@@ -106,8 +121,8 @@ fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensi
     }
 }
 
-async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(json!({ "error": "Not found." }))
+async fn not_found() -> Reply {
+    Err(ApiError::not_found())
 }
 
 /// What the server bounds against slow or too many clients (docs/security.md, 5).
@@ -164,17 +179,9 @@ pub fn serve(
                 }
             })
             .configure(|cfg| {
-                let plugins: [(&str, PluginRoutes); 7] = [
-                    ("dashboard", dashboard::routes),
-                    ("monitoring", monitoring::routes),
-                    ("pgconf", pgconf::routes),
-                    ("administration", administration::routes),
-                    ("activity", activity::routes),
-                    ("maintenance", maintenance::routes),
-                    ("statements", statements::routes),
-                ];
-                for (name, routes) in plugins {
-                    if enabled(name) {
+                // Each known plugin once, whatever `[temboard] plugins` repeats.
+                for name in crate::config::PLUGINS.into_iter().filter(|p| enabled(p)) {
+                    if let Some(routes) = plugin_routes(name) {
                         routes(cfg)
                     }
                 }

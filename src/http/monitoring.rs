@@ -6,42 +6,20 @@
 //! first, at most `limit` (default 50); without `start`, the most recent one.
 //! `GET /monitoring/config` answers dbnames and scheduler_interval.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::SessionOrKey;
+use super::query::{number, Query};
 use super::AppState;
-use crate::config::{Config, NameList};
 use actors::monitoring::collector::RunProbe;
 use actors::monitoring::metric_history::ListRecords;
-use actors::monitoring::runner::DbNames;
-use actors::monitoring::{registry, ProbeNames, Settings};
+use actors::monitoring::registry;
 
 const DEFAULT_LIMIT: usize = 50;
 /// More records than this in one answer is a mistake, not a need.
 const MAX_LIMIT: usize = 10_000;
-
-/// The monitoring actors' settings, from the configuration.
-pub fn settings(config: &Config) -> Settings {
-    let m = &config.monitoring;
-    Settings {
-        enabled: config.temboard.plugins.iter().any(|p| p == "monitoring"),
-        hostname: config.temboard.hostname.clone(),
-        instance: config.postgresql.instance.clone(),
-        dbnames: match &m.dbnames {
-            NameList::All => DbNames::All,
-            NameList::Some(names) => DbNames::Some(names.clone()),
-        },
-        probes: match &m.probes {
-            NameList::All => ProbeNames::Default,
-            NameList::Some(names) => ProbeNames::Some(names.clone()),
-        },
-        scheduler_interval: m.scheduler_interval,
-        history_window: m.history_window,
-        metrics_token: m.metrics_token.clone(),
-    }
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/monitoring/probe/{name}").route(web::get().to(probe)))
@@ -49,11 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/monitoring/config").route(web::get().to(config)));
 }
 
-async fn probe(
-    _: SessionOrKey,
-    name: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn probe(_: SessionOrKey, name: web::Path<String>, state: web::Data<AppState>) -> Reply {
     let name = name.into_inner();
     let probe = registry::find(&name).ok_or_else(|| {
         ApiError::from(actors::Error::NotFound(format!("Unknown probe '{name}'.")))
@@ -67,12 +41,8 @@ async fn probe(
     Ok(HttpResponse::Ok().json(serde_json::json!({ probe.name: rows })))
 }
 
-async fn history(
-    _: SessionOrKey,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let request = parse_history_params(req.query_string())?;
+async fn history(_: SessionOrKey, query: Query, state: web::Data<AppState>) -> Reply {
+    let request = history_params(&query)?;
     let records = state.actors.monitoring.history.send(request).await??;
     // Records are stored as JSON text: joined, not parsed again.
     let mut body = String::with_capacity(2 + records.iter().map(|r| r.len() + 1).sum::<usize>());
@@ -84,33 +54,18 @@ async fn history(
         .body(body))
 }
 
-fn parse_history_params(query: &str) -> Result<ListRecords, ApiError> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|_| ApiError::malformed("query string"))?
-        .into_inner();
-    let mut request = ListRecords {
-        start: None,
-        limit: DEFAULT_LIMIT,
-    };
-    for (name, value) in pairs {
-        match name.as_str() {
-            "start" => {
-                let start = NaiveDateTime::parse_from_str(&value, "%Y-%m-%dT%H:%M:%SZ")
-                    .map_err(|_| ApiError::malformed("start"))?;
-                request.start = Some(start.and_utc().timestamp());
-            }
-            "limit" => {
-                request.limit = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| ApiError::malformed("limit"))?;
-            }
-            // The web UI sends the agent key as a query parameter too.
-            _ => {}
-        }
-    }
-    Ok(request)
+/// `start` and `limit`; given twice, the last one counts. Other parameters (the web
+/// UI sends the agent key as one) are not ours.
+fn history_params(query: &Query) -> Result<ListRecords, ApiError> {
+    let start = query.last("start", |value| {
+        let start = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%SZ").ok()?;
+        Some(start.and_utc().timestamp())
+    })?;
+    let limit = query.last("limit", number(|l: &usize| (1..=MAX_LIMIT).contains(l)))?;
+    Ok(ListRecords {
+        start,
+        limit: limit.unwrap_or(DEFAULT_LIMIT),
+    })
 }
 
 async fn config(_: SessionOrKey, state: web::Data<AppState>) -> HttpResponse {
@@ -123,6 +78,7 @@ mod tests {
 
     #[test]
     fn history_params_are_checked() {
+        let parse_history_params = |q: &str| history_params(&Query::parse(q));
         let r = parse_history_params("").unwrap();
         assert_eq!((r.start, r.limit), (None, 50));
         let r = parse_history_params("start=2026-11-29T06:44:17Z&limit=100&key=x").unwrap();

@@ -3,22 +3,17 @@
 //! key grants nothing here). Handlers check the request's shape and hand the rest
 //! (names, values, SQL) to the `PgConf` actor.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::core::json_object;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::Session;
+use super::query::Query;
 use super::AppState;
-use crate::config::Config;
 use actors::pgconf::actor::{
     ChangeSettings, GetCategories, GetRestartStatus, GetSettings, NewValue, ResetSetting,
 };
-
-/// The pgconf actors' settings, from the configuration.
-pub fn settings(_config: &Config) -> actors::pgconf::Settings {
-    actors::pgconf::Settings::default()
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -35,58 +30,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/pgconf/configuration/{name}").route(web::delete().to(reset)));
 }
 
-/// The `filter` query parameter: none when absent or empty.
-fn filter(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let params = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|_| ApiError::malformed("filter"))?;
-    Ok(params
-        .into_inner()
-        .into_iter()
-        .rfind(|(name, _)| name == "filter")
-        .map(|(_, value)| value)
-        .filter(|value| !value.is_empty()))
+/// The `filter` query parameter: none when absent or empty; given twice, the last
+/// one counts.
+fn filter(query: &Query) -> Option<String> {
+    let value = query.all("filter").last()?;
+    (!value.is_empty()).then(|| value.to_string())
 }
 
-async fn list(
-    _: Session,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let msg = GetSettings {
-        category: None,
-        filter: filter(&req)?,
-    };
-    let groups = state.actors.pgconf.conf.send(msg).await??;
-    Ok(HttpResponse::Ok().json(groups))
+async fn list(_: Session, query: Query, state: web::Data<AppState>) -> Reply {
+    settings(None, &query, &state).await
 }
 
 async fn category(
     _: Session,
-    req: HttpRequest,
+    query: Query,
     name: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let msg = GetSettings {
-        category: Some(name.into_inner()),
-        filter: filter(&req)?,
-    };
+) -> Reply {
+    settings(Some(name.into_inner()), &query, &state).await
+}
+
+/// The settings of every category, or of one, grouped by category.
+async fn settings(category: Option<String>, query: &Query, state: &AppState) -> Reply {
+    let filter = filter(query);
+    let msg = GetSettings { category, filter };
     let groups = state.actors.pgconf.conf.send(msg).await??;
     Ok(HttpResponse::Ok().json(groups))
 }
 
-async fn categories(
-    _: Session,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn categories(_: Session, query: Query, state: web::Data<AppState>) -> Reply {
     let msg = GetCategories {
-        filter: filter(&req)?,
+        filter: filter(&query),
     };
     let names = state.actors.pgconf.conf.send(msg).await??;
     Ok(HttpResponse::Ok().json(json!({ "categories": names })))
 }
 
-async fn status(_: Session, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn status(_: Session, state: web::Data<AppState>) -> Reply {
     let status = state.actors.pgconf.conf.send(GetRestartStatus).await??;
     Ok(HttpResponse::Ok().json(status))
 }
@@ -132,11 +112,7 @@ fn parse_items(body: &[u8]) -> Result<Vec<NewValue>, ApiError> {
         .collect()
 }
 
-async fn change(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn change(session: Session, body: web::Bytes, state: web::Data<AppState>) -> Reply {
     let items = parse_items(&body)?;
     if items.is_empty() {
         // Nothing to write, nothing to reload, nothing to log.
@@ -150,11 +126,7 @@ async fn change(
     Ok(HttpResponse::Ok().json(json!({ "settings": changes })))
 }
 
-async fn reset(
-    session: Session,
-    name: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+async fn reset(session: Session, name: web::Path<String>, state: web::Data<AppState>) -> Reply {
     let msg = ResetSetting {
         username: session.username,
         name: name.into_inner(),

@@ -11,32 +11,20 @@
 //! `mean_time`), `text` (`true`/`false`, default true), `since` (a
 //! `snapshot_datetime` answered earlier).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::extract::SessionOrKey;
+use super::query::{number, Query};
 use super::AppState;
-use crate::config::Config;
 use actors::statements::{snapshot_time, Chunks, Order, TakeSnapshot};
-
-/// The statements actors' settings, from the configuration.
-pub fn settings(config: &Config) -> actors::statements::Settings {
-    actors::statements::Settings {
-        dbname: config.statements.dbname.clone(),
-        max_query_length: config.statements.max_query_length,
-    }
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/statements").route(web::get().to(statements)));
 }
 
-async fn statements(
-    _: SessionOrKey,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let request = parse_params(req.query_string())?;
+async fn statements(_: SessionOrKey, query: Query, state: web::Data<AppState>) -> Reply {
+    let request = snapshot_request(&query)?;
     let chunks = state.actors.statements.keeper.send(request).await??;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -53,51 +41,33 @@ fn body(
     })
 }
 
-fn parse_params(query: &str) -> Result<TakeSnapshot, ApiError> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|_| ApiError::malformed("query string"))?
-        .into_inner();
-    let mut request = TakeSnapshot {
-        text: true,
-        order: None,
-        limit: None,
-        since: None,
-    };
-    for (name, value) in pairs {
-        match name.as_str() {
-            "limit" => {
-                let limit = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|l| *l > 0)
-                    .ok_or_else(|| ApiError::malformed("limit"))?;
-                request.limit = Some(limit);
-            }
-            "order" => {
-                request.order =
-                    Some(Order::parse(&value).ok_or_else(|| ApiError::malformed("order"))?)
-            }
-            "text" => {
-                request.text = match value.to_ascii_lowercase().as_str() {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => return Err(ApiError::malformed("text")),
-                }
-            }
-            "since" => {
-                request.since =
-                    Some(snapshot_time::parse(&value).ok_or_else(|| ApiError::malformed("since"))?)
-            }
-            // `key` and anything else: not ours.
-            _ => {}
-        }
+/// The snapshot the query asks for; a parameter given twice: the last one counts.
+/// `key` and anything else: not ours.
+fn snapshot_request(query: &Query) -> Result<TakeSnapshot, ApiError> {
+    Ok(TakeSnapshot {
+        text: query.last("text", boolean)?.unwrap_or(true),
+        order: query.last("order", Order::parse)?,
+        limit: query.last("limit", number(|l: &u64| *l > 0))?,
+        since: query.last("since", snapshot_time::parse)?,
+    })
+}
+
+/// `true`/`false`, also `1`/`0`, in any case.
+fn boolean(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
     }
-    Ok(request)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_params(query: &str) -> Result<TakeSnapshot, ApiError> {
+        snapshot_request(&Query::parse(query))
+    }
 
     #[test]
     fn defaults_answer_everything_with_text() {

@@ -1,0 +1,69 @@
+//! The plugin actors' settings, mapped from the typed [`Config`]: one function per
+//! plugin, called once at start-up by `serve`. Pure mappings: no I/O, no validation
+//! (the configuration reader has validated every value), and nothing of HTTP.
+
+use std::time::Duration;
+
+use super::{Config, NameList};
+use actors::monitoring::runner::DbNames;
+use actors::monitoring::ProbeNames;
+
+fn enabled(config: &Config, plugin: &str) -> bool {
+    config.temboard.plugins.iter().any(|p| p == plugin)
+}
+
+pub fn dashboard(config: &Config) -> actors::dashboard::Settings {
+    actors::dashboard::Settings {
+        enabled: enabled(config, "dashboard"),
+        hostname: config.temboard.hostname.clone(),
+        config: actors::dashboard::DashboardConfig {
+            history_length: config.dashboard.history_length,
+            scheduler_interval: config.dashboard.scheduler_interval,
+        },
+    }
+}
+
+pub fn monitoring(config: &Config) -> actors::monitoring::Settings {
+    let m = &config.monitoring;
+    actors::monitoring::Settings {
+        enabled: enabled(config, "monitoring"),
+        hostname: config.temboard.hostname.clone(),
+        instance: config.postgresql.instance.clone(),
+        dbnames: match &m.dbnames {
+            NameList::All => DbNames::All,
+            NameList::Some(names) => DbNames::Some(names.clone()),
+        },
+        probes: match &m.probes {
+            NameList::All => ProbeNames::Default,
+            NameList::Some(names) => ProbeNames::Some(names.clone()),
+        },
+        scheduler_interval: m.scheduler_interval,
+        history_window: m.history_window,
+        metrics_token: m.metrics_token.clone(),
+    }
+}
+
+pub fn activity(config: &Config) -> actors::activity::Settings {
+    actors::activity::Settings {
+        max_age: Duration::from_millis(config.activity.max_age_ms),
+    }
+}
+
+/// The plugin has no configuration keys.
+pub fn pgconf(_config: &Config) -> actors::pgconf::Settings {
+    actors::pgconf::Settings::default()
+}
+
+pub fn maintenance(config: &Config) -> actors::maintenance::Settings {
+    actors::maintenance::Settings {
+        max_parallel: config.maintenance.max_parallel,
+        max_pending_tasks: config.maintenance.max_pending_tasks,
+    }
+}
+
+pub fn statements(config: &Config) -> actors::statements::Settings {
+    actors::statements::Settings {
+        dbname: config.statements.dbname.clone(),
+        max_query_length: config.statements.max_query_length,
+    }
+}
