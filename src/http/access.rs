@@ -27,7 +27,7 @@ pub fn check_declared<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<
         return res.map_into_left_body();
     }
     let route = format!("{} {}", req.method(), req.path());
-    log::error!("{route} changed something without an access check: its handler must take Session or SessionOrKey");
+    slog_scope::error!("{route} changed something without an access check: its handler must take Session or SessionOrKey");
     if cfg!(debug_assertions) {
         let (req, _) = res.into_parts();
         let body = error_body(

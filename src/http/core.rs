@@ -116,7 +116,7 @@ async fn discover(req: HttpRequest, state: web::Data<AppState>) -> Reply {
         Err(err) => {
             // PgSupervisor logs the instance going down once; polling clients
             // must not flood the log with it.
-            log::debug!("discover without PostgreSQL: {err}");
+            slog_scope::debug!("discover without PostgreSQL: {err}");
             None
         }
     };

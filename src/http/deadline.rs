@@ -203,7 +203,7 @@ where
                 } else {
                     request_too_slow(limits)
                 };
-                log::warn!("{what} from {}: {}", peer.as_deref().unwrap_or("?"), error);
+                slog_scope::warn!("{what} from {}: {}", peer.as_deref().unwrap_or("?"), error);
                 let mut response = answer(&error);
                 let headers = response.headers_mut();
                 headers.insert(

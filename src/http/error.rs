@@ -96,7 +96,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if self.status.is_server_error() {
-            log::error!("{}", self.message);
+            slog_scope::error!("{}", self.message);
         }
         let mut response = HttpResponse::build(self.status);
         if let Some(seconds) = self.retry_after {
@@ -119,7 +119,7 @@ pub const INTERNAL_MESSAGE: &str = "Internal error of the agent; its log has the
 impl From<actors::Error> for ApiError {
     fn from(err: actors::Error) -> ApiError {
         if let actors::Error::Internal(_) | actors::Error::Mailbox(_) = &err {
-            log::error!("{err}");
+            slog_scope::error!("{err}");
             return ApiError::internal(INTERNAL_MESSAGE);
         }
         let status = match &err {

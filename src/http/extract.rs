@@ -158,7 +158,7 @@ async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
         .ok_or_else(ApiError::invalid_session)?;
     if user.role == Role::Read && is_write(req.method()) {
         let what = format!("{} {}", req.method(), req.path());
-        log::warn!("refused {what} to read-only user {}", user.username);
+        slog_scope::warn!("refused {what} to read-only user {}", user.username);
         // The refusal is answered even if the audit trail cannot be written.
         if let Some(client) = req.peer_addr().map(|a| a.ip()) {
             let refusal = NotifyRefusal::read_only(&user.username, what, client);

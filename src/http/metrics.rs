@@ -79,7 +79,7 @@ impl FromRequest for Scraper {
             if valid {
                 Ok(Scraper::Token)
             } else {
-                log::warn!("refused /metrics: wrong bearer token");
+                slog_scope::warn!("refused /metrics: wrong bearer token");
                 Err(invalid_token())
             }
         })
