@@ -2,7 +2,7 @@
 //! `/activity/blocking` (a session or the agent key; query parameters `limit`,
 //! `min_duration`, `dbname`, `user`) and `POST /activity/kill`, `/activity/cancel`
 //! (a session only; body `{"pids": [...]}`). Handlers validate the input and ask the
-//! `Activity` actor; they never touch PostgreSQL or /proc themselves.
+//! `ActivityMonitor` actor; they never touch PostgreSQL or /proc themselves.
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;

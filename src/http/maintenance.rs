@@ -16,8 +16,8 @@ use super::error::{ApiError, Reply};
 use super::extract::SessionOrKey;
 use super::query::{number, Query};
 use super::AppState;
-use actors::maintenance::browse::{Page, MAX_ROWS};
-use actors::maintenance::browser::{
+use actors::maintenance::reports::{Page, MAX_ROWS};
+use actors::maintenance::maintenance_browser::{
     BrowseDatabase, BrowseInstance, BrowseSchema, BrowseTable, MaintenanceBrowser,
 };
 use actors::maintenance::cron_schedule;

@@ -1,7 +1,7 @@
 //! The pgconf chapter of the API: settings by category, changes with ALTER SYSTEM,
 //! settings waiting for a restart. Every endpoint needs a login session (the agent
 //! key grants nothing here). Handlers check the request's shape and hand the rest
-//! (names, values, SQL) to the `PgConf` actor.
+//! (names, values, SQL) to the `SettingsEditor` actor.
 
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -11,7 +11,7 @@ use super::error::{ApiError, Reply};
 use super::extract::Session;
 use super::query::Query;
 use super::AppState;
-use actors::pgconf::actor::{
+use actors::pgconf::settings_editor::{
     ChangeSettings, GetCategories, GetRestartStatus, GetSettings, NewValue, ResetSetting,
 };
 

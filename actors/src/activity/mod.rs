@@ -3,7 +3,7 @@
 //! the signals (terminate, cancel) the API sends them.
 //!
 //! Code map:
-//! - `actor`: `Activity`, the actor; owns the last /proc reading of each backend.
+//! - `activity_monitor`: `ActivityMonitor`, the actor; owns the last /proc reading of each backend.
 //! - `flights`: single flight and short reuse of listings (pure bookkeeping).
 //! - `queries`: the SQL (listings with filters, relation names, signals).
 //! - `readings`: per-pid readings and the rates between two of them (pure).
@@ -13,7 +13,7 @@
 //! Invariant: only a pid that PostgreSQL lists as a client backend of this instance,
 //! checked in the statement that signals it, is ever signalled.
 
-pub mod actor;
+pub mod activity_monitor;
 pub mod flights;
 pub mod human;
 pub mod proc_reader;
@@ -22,7 +22,7 @@ pub mod readings;
 
 use actix::Addr;
 
-pub use actor::{Activity, ActivityRow, ListBackends, LockRow, Rows, SignalBackends, Signalled};
+pub use activity_monitor::{ActivityMonitor, ActivityRow, ListBackends, LockRow, Rows, SignalBackends, Signalled};
 pub use queries::{Filters, Kind, Signal, DEFAULT_LIMIT, MAX_LIMIT};
 
 use crate::Common;
@@ -45,13 +45,13 @@ impl Default for Settings {
 /// Addresses of the activity actors, for the HTTP layer.
 #[derive(Clone)]
 pub struct Handles {
-    pub activity: Addr<Activity>,
+    pub activity: Addr<ActivityMonitor>,
 }
 
 /// Starts the activity actors; called once by `start_all`.
 pub fn start(settings: Settings, common: &Common) -> Handles {
     Handles {
-        activity: Activity::start_in_own_arbiter(
+        activity: ActivityMonitor::start_in_own_arbiter(
             common.pg.clone(),
             common.notifications.clone(),
             settings.max_age,

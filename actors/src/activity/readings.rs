@@ -1,6 +1,6 @@
 //! The last /proc reading of each backend, and the OS view of an activity row made
 //! from two readings: CPU (% of one CPU), memory (% of total RAM), disk read and
-//! write rates, I/O wait. Owned by the `Activity` actor; pure (the caller passes
+//! write rates, I/O wait. Owned by the `ActivityMonitor` actor; pure (the caller passes
 //! the readings and the instant they were taken), so that it is tested without
 //! processes or clocks.
 //!

@@ -28,7 +28,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use chrono::{DateTime, SubsecRound, Utc};
 
-use super::browse;
+use super::reports;
 use super::cron_schedule;
 use super::due_queue::DueQueue;
 use super::operation;
@@ -390,7 +390,7 @@ pub struct Schedule {
 
 /// The target with the index's table, or NotFound naming what is missing.
 async fn resolve(pg: &PgAccess, db: &str, object: &Object) -> Result<Target, Error> {
-    let client = browse::connect(pg, db).await?;
+    let client = reports::connect(pg, db).await?;
     let lookup = |e: tokio_postgres::Error| {
         Error::query(
             format!("look up the object in database {db}"),
@@ -400,7 +400,7 @@ async fn resolve(pg: &PgAccess, db: &str, object: &Object) -> Result<Target, Err
     match object {
         Object::Database => Ok(Target::Database),
         Object::Table { schema, table } => {
-            browse::check_schema(&client, db, schema).await?;
+            reports::check_schema(&client, db, schema).await?;
             client
                 .query_opt(
                     include_str!("../../sql/maintenance/table_exists.sql"),
@@ -419,7 +419,7 @@ async fn resolve(pg: &PgAccess, db: &str, object: &Object) -> Result<Target, Err
             })
         }
         Object::Index { schema, index } => {
-            browse::check_schema(&client, db, schema).await?;
+            reports::check_schema(&client, db, schema).await?;
             let row = client
                 .query_opt(
                     include_str!("../../sql/maintenance/index_exists.sql"),

@@ -10,8 +10,8 @@
 //! REINDEX), `pretty` (pg_size_pretty), `quote` (identifier quoting, the only way a
 //! request's name enters SQL text).
 
-pub mod browse;
-pub mod browser;
+pub mod maintenance_browser;
+pub mod reports;
 pub mod cron_schedule;
 pub mod due_queue;
 pub mod maintenance_scheduler;
@@ -23,7 +23,7 @@ pub mod task_store;
 use actix::prelude::*;
 
 use crate::Common;
-use browser::MaintenanceBrowser;
+use maintenance_browser::MaintenanceBrowser;
 use maintenance_scheduler::MaintenanceScheduler;
 use task_store::TaskStore;
 

@@ -2,7 +2,7 @@
 //! the values written in the configuration files, the lines of postgresql.auto.conf,
 //! the value check through `set_config` (local to its own statement), `ALTER
 //! SYSTEM`, and the reload. Each function takes the connection it runs on; the
-//! `PgConf` actor decides the order. The JSON shape of a setting row lives here too.
+//! `SettingsEditor` actor decides the order. The JSON shape of a setting row lives here too.
 
 use std::collections::HashMap;
 use std::time::Duration;

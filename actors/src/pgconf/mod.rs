@@ -1,14 +1,14 @@
 //! The pgconf plugin: PostgreSQL settings read from `pg_settings` and the
 //! configuration files, changed with `ALTER SYSTEM`.
 //!
-//! - `actor`: `PgConf`, the actor that owns the reads and the changes (one change
+//! - `settings_editor`: `SettingsEditor`, the actor that owns the reads and the changes (one change
 //!   at a time, all items or none).
 //! - `catalog`: the queries and statements it runs, and the JSON shape of a row.
 //! - `value`: checks a value as PostgreSQL parses it (pure).
 //! - `quote`: builds `ALTER SYSTEM` with a quoted identifier and escaped literals
 //!   (pure).
 
-pub mod actor;
+pub mod settings_editor;
 pub mod catalog;
 pub mod quote;
 pub mod secret;
@@ -17,7 +17,7 @@ pub mod value;
 use actix::{Actor, Addr};
 
 use crate::Common;
-pub use actor::PgConf;
+pub use settings_editor::SettingsEditor;
 
 /// What the pgconf actors need from the configuration: nothing yet (the plugin
 /// has no configuration keys).
@@ -27,12 +27,12 @@ pub struct Settings {}
 /// Addresses of the pgconf actors, for the HTTP layer.
 #[derive(Clone)]
 pub struct Handles {
-    pub conf: Addr<PgConf>,
+    pub conf: Addr<SettingsEditor>,
 }
 
 /// Starts the pgconf actors; called once by `start_all`.
 pub fn start(_settings: Settings, common: &Common) -> Handles {
-    let conf = PgConf::new(
+    let conf = SettingsEditor::new(
         common.pg.clone(),
         common.notifications.clone(),
         common.log.new(slog::o!("plugin" => "pgconf")),

@@ -5,7 +5,7 @@
 
 use actix::prelude::*;
 
-use super::browse::{self, DatabaseReport, InstanceReport, Page, SchemaReport, TableReport};
+use super::reports::{self, DatabaseReport, InstanceReport, Page, SchemaReport, TableReport};
 use crate::error::Error;
 use crate::pg_access::PgAccess;
 
@@ -60,7 +60,7 @@ impl Handler<BrowseInstance> for MaintenanceBrowser {
     fn handle(&mut self, _: BrowseInstance, _: &mut Self::Context) -> Self::Result {
         let pg = self.pg.clone();
         let log = self.log.clone();
-        Box::pin(async move { browse::instance(&pg, &log).await })
+        Box::pin(async move { reports::instance(&pg, &log).await })
     }
 }
 
@@ -69,7 +69,7 @@ impl Handler<BrowseDatabase> for MaintenanceBrowser {
 
     fn handle(&mut self, msg: BrowseDatabase, _: &mut Self::Context) -> Self::Result {
         let pg = self.pg.clone();
-        Box::pin(async move { browse::database(&pg, &msg.db).await })
+        Box::pin(async move { reports::database(&pg, &msg.db).await })
     }
 }
 
@@ -78,7 +78,7 @@ impl Handler<BrowseSchema> for MaintenanceBrowser {
 
     fn handle(&mut self, msg: BrowseSchema, _: &mut Self::Context) -> Self::Result {
         let pg = self.pg.clone();
-        Box::pin(async move { browse::schema(&pg, &msg.db, &msg.schema, msg.page).await })
+        Box::pin(async move { reports::schema(&pg, &msg.db, &msg.schema, msg.page).await })
     }
 }
 
@@ -87,6 +87,6 @@ impl Handler<BrowseTable> for MaintenanceBrowser {
 
     fn handle(&mut self, msg: BrowseTable, _: &mut Self::Context) -> Self::Result {
         let pg = self.pg.clone();
-        Box::pin(async move { browse::table(&pg, &msg.db, &msg.schema, &msg.table).await })
+        Box::pin(async move { reports::table(&pg, &msg.db, &msg.schema, &msg.table).await })
     }
 }

@@ -1,4 +1,4 @@
-//! PgConf: the actor that reads the instance's settings and changes them with
+//! SettingsEditor: the actor that reads the instance's settings and changes them with
 //! `ALTER SYSTEM`. Changes are atomic in the actor (one at a time, reads wait for
 //! them), so that undoing a half-applied request never races another one.
 //!
@@ -26,15 +26,15 @@ use crate::pg_access::PgAccess;
 /// How long a change waits for the reload to reach its own session.
 const RELOAD_PATIENCE: Duration = Duration::from_secs(5);
 
-pub struct PgConf {
+pub struct SettingsEditor {
     pg: PgAccess,
     notifications: Addr<NotificationLog>,
     log: slog::Logger,
 }
 
-impl PgConf {
-    pub fn new(pg: PgAccess, notifications: Addr<NotificationLog>, log: slog::Logger) -> PgConf {
-        PgConf {
+impl SettingsEditor {
+    pub fn new(pg: PgAccess, notifications: Addr<NotificationLog>, log: slog::Logger) -> SettingsEditor {
+        SettingsEditor {
             pg,
             notifications,
             log,
@@ -42,7 +42,7 @@ impl PgConf {
     }
 }
 
-impl Actor for PgConf {
+impl Actor for SettingsEditor {
     type Context = Context<Self>;
 }
 
@@ -105,7 +105,7 @@ pub struct Change {
     pub previous_setting: String,
 }
 
-impl Handler<GetSettings> for PgConf {
+impl Handler<GetSettings> for SettingsEditor {
     type Result = ResponseFuture<Result<Vec<Category>, Error>>;
 
     fn handle(&mut self, msg: GetSettings, _: &mut Self::Context) -> Self::Result {
@@ -126,7 +126,7 @@ impl Handler<GetSettings> for PgConf {
     }
 }
 
-impl Handler<GetCategories> for PgConf {
+impl Handler<GetCategories> for SettingsEditor {
     type Result = ResponseFuture<Result<Vec<String>, Error>>;
 
     fn handle(&mut self, msg: GetCategories, _: &mut Self::Context) -> Self::Result {
@@ -145,7 +145,7 @@ impl Handler<GetCategories> for PgConf {
     }
 }
 
-impl Handler<GetRestartStatus> for PgConf {
+impl Handler<GetRestartStatus> for SettingsEditor {
     type Result = ResponseFuture<Result<RestartStatus, Error>>;
 
     fn handle(&mut self, _: GetRestartStatus, _: &mut Self::Context) -> Self::Result {
@@ -165,7 +165,7 @@ impl Handler<GetRestartStatus> for PgConf {
     }
 }
 
-impl Handler<ChangeSettings> for PgConf {
+impl Handler<ChangeSettings> for SettingsEditor {
     type Result = AtomicResponse<Self, Result<Vec<Change>, Error>>;
 
     fn handle(&mut self, msg: ChangeSettings, _: &mut Self::Context) -> Self::Result {
@@ -179,7 +179,7 @@ impl Handler<ChangeSettings> for PgConf {
     }
 }
 
-impl Handler<ResetSetting> for PgConf {
+impl Handler<ResetSetting> for SettingsEditor {
     type Result = AtomicResponse<Self, Result<Change, Error>>;
 
     fn handle(&mut self, msg: ResetSetting, _: &mut Self::Context) -> Self::Result {
@@ -193,7 +193,7 @@ impl Handler<ResetSetting> for PgConf {
     }
 }
 
-impl PgConf {
+impl SettingsEditor {
     /// Runs a change request for `username`, one at a time in the actor; a refusal is
     /// logged (its reason withheld when `secret`), what was done goes to the audit
     /// trail, one message each.

@@ -1,4 +1,4 @@
-//! Activity: the actor that serves the activity listings and signals backends. It
+//! ActivityMonitor: the actor that serves the activity listings and signals backends. It
 //! owns the last /proc reading of each backend (`Readings`), so that CPU and disk
 //! rates come from two readings without ever waiting inside a request: a listing
 //! runs its SQL, then reads /proc once for the pids it got (`/proc/<pid>/{stat,io}`,
@@ -48,7 +48,7 @@ pub struct Shared {
     truncated: bool,
 }
 
-pub struct Activity {
+pub struct ActivityMonitor {
     pg: PgAccess,
     notifications: Addr<NotificationLog>,
     proc: ProcReader,
@@ -61,19 +61,19 @@ pub struct Activity {
     log: slog::Logger,
 }
 
-impl Activity {
+impl ActivityMonitor {
     pub fn new(
         pg: PgAccess,
         notifications: Addr<NotificationLog>,
         proc: ProcReader,
         max_age: Duration,
         log: slog::Logger,
-    ) -> Activity {
+    ) -> ActivityMonitor {
         let units = proc.host_units();
         if units.mem_total.is_none() {
             slog::warn!(log, "cannot read MemTotal from /proc/meminfo: activity rows will have no memory percent");
         }
-        Activity {
+        ActivityMonitor {
             pg,
             notifications,
             proc,
@@ -95,10 +95,10 @@ impl Activity {
         notifications: Addr<NotificationLog>,
         max_age: Duration,
         log: slog::Logger,
-    ) -> Addr<Activity> {
+    ) -> Addr<ActivityMonitor> {
         let arbiter = Arbiter::new();
-        Activity::start_in_arbiter(&arbiter.handle(), move |_| {
-            Activity::new(pg, notifications, ProcReader::system(), max_age, log)
+        ActivityMonitor::start_in_arbiter(&arbiter.handle(), move |_| {
+            ActivityMonitor::new(pg, notifications, ProcReader::system(), max_age, log)
         })
     }
 
@@ -190,7 +190,7 @@ impl Activity {
     }
 }
 
-impl Actor for Activity {
+impl Actor for ActivityMonitor {
     type Context = Context<Self>;
 }
 
@@ -350,7 +350,7 @@ fn slot(kind: Kind) -> usize {
     }
 }
 
-impl Activity {
+impl ActivityMonitor {
     /// Answers `filters` from a shared listing, or reads for them alone when the
     /// shared listing stopped short of what they may select.
     fn answer(&mut self, kind: Kind, shared: &Shared, waiter: Waiter, ctx: &mut Context<Self>) {
@@ -392,7 +392,7 @@ impl Activity {
     }
 }
 
-impl Handler<ListBackends> for Activity {
+impl Handler<ListBackends> for ActivityMonitor {
     type Result = ResponseActFuture<Self, Result<Rows, Error>>;
 
     fn handle(&mut self, msg: ListBackends, ctx: &mut Self::Context) -> Self::Result {
@@ -437,7 +437,7 @@ pub struct Signalled {
     pub done: bool,
 }
 
-impl Handler<SignalBackends> for Activity {
+impl Handler<SignalBackends> for ActivityMonitor {
     type Result = ResponseActFuture<Self, Result<Vec<Signalled>, Error>>;
 
     fn handle(&mut self, msg: SignalBackends, _: &mut Self::Context) -> Self::Result {
