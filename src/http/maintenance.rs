@@ -16,14 +16,14 @@ use super::error::{ApiError, Reply};
 use super::extract::SessionOrKey;
 use super::query::{number, Query};
 use super::AppState;
-use actors::maintenance::reports::{Page, MAX_ROWS};
+use actors::maintenance::cron_schedule;
 use actors::maintenance::maintenance_browser::{
     BrowseDatabase, BrowseInstance, BrowseSchema, BrowseTable, MaintenanceBrowser,
 };
-use actors::maintenance::cron_schedule;
 use actors::maintenance::maintenance_scheduler::{
     Cancel, GetTask, ListAllTasks, ListTasks, Object, Schedule, When,
 };
+use actors::maintenance::reports::{Page, MAX_ROWS};
 use actors::maintenance::task::{parse_datetime, parse_mode, valid_id, Operation, VacuumOption};
 use actors::sql_quote::valid_name;
 

@@ -22,7 +22,9 @@ pub mod readings;
 
 use actix::Addr;
 
-pub use activity_monitor::{ActivityMonitor, ActivityRow, ListBackends, LockRow, Rows, SignalBackends, Signalled};
+pub use activity_monitor::{
+    ActivityMonitor, ActivityRow, ListBackends, LockRow, Rows, SignalBackends, Signalled,
+};
 pub use queries::{Filters, Kind, Signal, DEFAULT_LIMIT, MAX_LIMIT};
 
 use crate::Common;

@@ -28,10 +28,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use chrono::{DateTime, SubsecRound, Utc};
 
-use super::reports;
 use super::cron_schedule;
 use super::due_queue::DueQueue;
 use super::operation;
+use super::reports;
 use super::task::{
     format_datetime, new_id, Operation, Status, Target, Task, TaskDetail, TaskView, VacuumOption,
 };

@@ -10,13 +10,13 @@
 //! REINDEX), `pretty` (pg_size_pretty), `quote` (identifier quoting, the only way a
 //! request's name enters SQL text).
 
-pub mod maintenance_browser;
-pub mod reports;
 pub mod cron_schedule;
 pub mod due_queue;
+pub mod maintenance_browser;
 pub mod maintenance_scheduler;
 pub mod operation;
 pub mod pretty;
+pub mod reports;
 pub mod task;
 pub mod task_store;
 

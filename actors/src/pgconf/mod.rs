@@ -8,10 +8,10 @@
 //! - `quote`: builds `ALTER SYSTEM` with a quoted identifier and escaped literals
 //!   (pure).
 
-pub mod settings_editor;
 pub mod catalog;
 pub mod quote;
 pub mod secret;
+pub mod settings_editor;
 pub mod value;
 
 use actix::{Actor, Addr};

@@ -33,7 +33,11 @@ pub struct SettingsEditor {
 }
 
 impl SettingsEditor {
-    pub fn new(pg: PgAccess, notifications: Addr<NotificationLog>, log: slog::Logger) -> SettingsEditor {
+    pub fn new(
+        pg: PgAccess,
+        notifications: Addr<NotificationLog>,
+        log: slog::Logger,
+    ) -> SettingsEditor {
         SettingsEditor {
             pg,
             notifications,
