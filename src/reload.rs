@@ -12,9 +12,9 @@ use actors::agent_status::{AgentStatus, Reloaded};
 use actors::session_registry::{ReplaceUsers, SessionRegistry};
 use actors::users::Users;
 
+use crate::config::actor_settings;
 use crate::config::Config;
 use crate::logging::LogHandle;
-use crate::serve::session_settings;
 
 /// The settings that differ between `old` and `new` but are read only at start-up.
 pub fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
@@ -109,7 +109,7 @@ pub async fn on_sighup(
         let replaced = sessions
             .send(ReplaceUsers {
                 users,
-                settings: session_settings(&config),
+                settings: actor_settings::sessions(&config),
             })
             .await;
         if let Err(err) = replaced.and(agent.send(Reloaded).await) {

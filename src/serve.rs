@@ -9,45 +9,12 @@ use actix::System;
 use tokio::signal::unix::{signal, SignalKind};
 
 use actors::host::HostFacts;
-use actors::pg_supervisor::PgSettings;
-use actors::session_registry::SessionSettings;
 use actors::store::Store;
 use actors::users::Users;
 
 use crate::config::{actor_settings, Config, SAMPLE_KEY};
 use crate::http::{self, AppState};
 use crate::{logging, reload};
-
-pub fn session_settings(config: &Config) -> SessionSettings {
-    let t = &config.temboard;
-    SessionSettings {
-        idle_timeout: Duration::from_secs(t.session_timeout),
-        lifetime: Duration::from_secs(t.session_lifetime),
-        max_sessions: t.max_sessions,
-        max_user_sessions: t.max_user_sessions,
-        free_failures: t.login_free_failures,
-        lockout_failures: t.login_lockout_failures,
-        lockout_window: Duration::from_secs(t.login_lockout_window),
-    }
-}
-
-fn pg_settings(config: &Config) -> PgSettings {
-    let pg = &config.postgresql;
-    PgSettings {
-        host: pg.host.clone(),
-        port: pg.port,
-        user: pg.user.clone(),
-        password: pg.password.clone(),
-        dbname: pg.dbname.clone(),
-        statement_timeout_ms: pg.statement_timeout,
-        lock_timeout_ms: pg.lock_timeout,
-        connect_timeout: Duration::from_secs(pg.connect_timeout),
-        max_connections: pg.max_connections,
-        health_interval: Duration::from_secs(5),
-        pg_ctl: config.administration.pg_ctl.clone(),
-        control_timeout: Duration::from_secs(config.administration.control_timeout),
-    }
-}
 
 /// actix-web caps connections per worker: `[temboard] max_connections` is split
 /// between the workers (one per CPU, fewer when the cap is smaller), rounded down, so
@@ -229,8 +196,8 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             notifications_max: config.temboard.notifications_max,
             notifications_max_refusals: config.temboard.notifications_max_refusals,
             users,
-            sessions: session_settings(&config),
-            pg: pg_settings(&config),
+            sessions: actor_settings::sessions(&config),
+            pg: actor_settings::postgresql(&config),
             dashboard: actor_settings::dashboard(&config),
             monitoring: actor_settings::monitoring(&config),
             activity: actor_settings::activity(&config),

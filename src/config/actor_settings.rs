@@ -1,4 +1,4 @@
-//! The plugin actors' settings, mapped from the typed [`Config`]: one function per
+//! The actors' settings (sessions, PostgreSQL, each plugin), mapped from the typed [`Config`]: one function per
 //! plugin, called once at start-up by `serve`. Pure mappings: no I/O, no validation
 //! (the configuration reader has validated every value), and nothing of HTTP.
 
@@ -7,6 +7,37 @@ use std::time::Duration;
 use super::{Config, NameList};
 use actors::monitoring::runner::DbNames;
 use actors::monitoring::ProbeNames;
+
+pub fn sessions(config: &Config) -> actors::session_registry::SessionSettings {
+    let t = &config.temboard;
+    actors::session_registry::SessionSettings {
+        idle_timeout: Duration::from_secs(t.session_timeout),
+        lifetime: Duration::from_secs(t.session_lifetime),
+        max_sessions: t.max_sessions,
+        max_user_sessions: t.max_user_sessions,
+        free_failures: t.login_free_failures,
+        lockout_failures: t.login_lockout_failures,
+        lockout_window: Duration::from_secs(t.login_lockout_window),
+    }
+}
+
+pub fn postgresql(config: &Config) -> actors::pg_supervisor::PgSettings {
+    let pg = &config.postgresql;
+    actors::pg_supervisor::PgSettings {
+        host: pg.host.clone(),
+        port: pg.port,
+        user: pg.user.clone(),
+        password: pg.password.clone(),
+        dbname: pg.dbname.clone(),
+        statement_timeout_ms: pg.statement_timeout,
+        lock_timeout_ms: pg.lock_timeout,
+        connect_timeout: Duration::from_secs(pg.connect_timeout),
+        max_connections: pg.max_connections,
+        health_interval: Duration::from_secs(5),
+        pg_ctl: config.administration.pg_ctl.clone(),
+        control_timeout: Duration::from_secs(config.administration.control_timeout),
+    }
+}
 
 fn enabled(config: &Config, plugin: &str) -> bool {
     config.temboard.plugins.iter().any(|p| p == plugin)
