@@ -1,5 +1,5 @@
-//! The actors' settings (sessions, PostgreSQL, each plugin), mapped from the typed [`Config`]: one function per
-//! plugin, called once at start-up by `serve`. Pure mappings: no I/O, no validation
+//! The actors' settings (sessions, PostgreSQL, each plugin), mapped from the typed
+//! [`Config`]: one function each, called at start-up by `serve` (sessions by SIGHUP too). Pure mappings: no I/O, no validation
 //! (the configuration reader has validated every value), and nothing of HTTP.
 
 use std::time::Duration;
