@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use common::maintenance::LATER;
 use common::*;
 
 const CAP: usize = 5;
-const LATER: &str = "2099-01-01T00:00:00Z";
 
 fn create_db(pg: &PgCluster, tag: &str) -> String {
     let db = format!("m20_{tag}_{}", std::process::id());
@@ -81,53 +81,6 @@ fn cancel(agent: &Agent, session: &str, op: &str, id: &str) {
     assert_eq!(res.status, 200, "{}", res.text());
 }
 
-/// A psql session holding an ACCESS EXCLUSIVE lock on a table until dropped; its
-/// backend is terminated then (PostgreSQL 13 would not notice the gone psql before
-/// its pg_sleep ends).
-struct LockHolder<'a> {
-    pg: &'a PgCluster,
-    db: String,
-    child: std::process::Child,
-    pid: String,
-}
-
-impl<'a> LockHolder<'a> {
-    fn take(pg: &'a PgCluster, db: &str, table: &str) -> LockHolder<'a> {
-        let child = pg.spawn_psql(
-            db,
-            &format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);"),
-        );
-        let mut pid = String::new();
-        wait_until(Duration::from_secs(20), "the test's lock", || {
-            pid = pg.psql(
-                db,
-                &format!(
-                    "SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-                     WHERE c.relname = '{table}' AND l.mode = 'AccessExclusiveLock' AND l.granted"
-                ),
-            );
-            !pid.is_empty()
-        });
-        LockHolder {
-            pg,
-            db: db.to_string(),
-            child,
-            pid,
-        }
-    }
-}
-
-impl Drop for LockHolder<'_> {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-        let _ = self.pg.try_psql(
-            &self.db,
-            &format!("SELECT pg_terminate_backend({})", self.pid),
-        );
-    }
-}
-
 #[test]
 fn scheduling_beyond_max_pending_tasks_answers_409_and_the_others_stay() {
     let pg = PgCluster::shared();
@@ -162,7 +115,7 @@ fn scheduling_beyond_max_pending_tasks_answers_409_and_the_others_stay() {
     // A cancel frees a place: a task to run now takes it, and holds it while it
     // runs (here it waits for the test's lock on its table).
     cancel(&agent, &session, "analyze", &kept.remove(0));
-    let lock = LockHolder::take(pg, &db, "t");
+    let lock = common::maintenance::hold_lock(pg, &db, "t");
     let now = schedule(&agent, &session, &table, json!({}));
     wait_until(Duration::from_secs(20), "the task run now to start", || {
         status_of(&agent, &session, &now).as_deref() == Some("doing")
