@@ -74,7 +74,9 @@ impl NotificationLog {
     }
 
     fn record(&mut self, username: &str, message: &str, at: NaiveDateTime) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             include_str!("../sql/notification_insert.sql"),
             (at.format(DATE_FORMAT).to_string(), username, message),
@@ -103,7 +105,12 @@ impl NotificationLog {
     fn write_refusal(&mut self, refusal: &NotifyRefusal, at: NaiveDateTime) -> Result<(), Error> {
         let group = refusal.group();
         let minute = at.format(MINUTE_FORMAT).to_string();
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: the write lock is taken (waiting busy_timeout for it) before the
+        // read, so another connection's commit cannot void this transaction at its
+        // first write (SQLITE_BUSY_SNAPSHOT, which busy_timeout does not retry).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let row: Option<i64> = tx
             .query_row(
                 include_str!("../sql/notification_refusal_find.sql"),

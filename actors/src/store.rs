@@ -123,7 +123,7 @@ impl Store {
 /// not them yet; one transaction, so a crash half-way leaves layout 1 to migrate
 /// again at the next start.
 fn migrate_notifications(conn: &mut Connection) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let migrated: i64 = tx.query_row(
         include_str!("../sql/notification_has_refusals.sql"),
         [],

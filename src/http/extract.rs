@@ -107,11 +107,7 @@ pub async fn check_key(req: &HttpRequest, state: &AppState) -> Result<bool, ApiE
             let delay = sessions.send(KeyFailed { client }).await?;
             // Counted per address and minute in the audit trail: guessing cannot
             // flush it. The refusal is answered even if it cannot be written.
-            let _ = state
-                .actors
-                .notifications
-                .send(NotifyRefusal::wrong_key(client))
-                .await;
+            audit_refusal(state, NotifyRefusal::wrong_key(client)).await;
             // Held without holding a worker: the sleep is a timer.
             tokio::time::sleep(delay).await;
             Err(wrong)
@@ -147,6 +143,18 @@ pub fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Writes a refused attempt to the audit trail; a failure is logged, and the refusal
+/// is answered all the same.
+async fn audit_refusal(state: &AppState, refusal: NotifyRefusal) {
+    match state.actors.notifications.send(refusal).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            slog_scope::error!("cannot write the refused attempt to the notification log: {err}")
+        }
+        Err(err) => slog_scope::error!("the notification log did not answer: {err}"),
+    }
+}
+
 async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
     let id = session_id(&req)?;
     let state = state(&req)?;
@@ -161,8 +169,11 @@ async fn check_session(req: HttpRequest) -> Result<Session, ApiError> {
         slog_scope::warn!("refused {what} to read-only user {}", user.username);
         // The refusal is answered even if the audit trail cannot be written.
         if let Some(client) = req.peer_addr().map(|a| a.ip()) {
-            let refusal = NotifyRefusal::read_only(&user.username, what, client);
-            let _ = state.actors.notifications.send(refusal).await;
+            audit_refusal(
+                &state,
+                NotifyRefusal::read_only(&user.username, what, client),
+            )
+            .await;
         }
         return Err(ApiError::read_only(&user.username));
     }

@@ -37,7 +37,9 @@ impl MetricHistory {
     }
 
     fn append(&mut self, at: i64, record: &str) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             include_str!("../../sql/monitoring/support/history_insert.sql"),
             (at, record),
