@@ -227,10 +227,12 @@ def errors(*codes):
         403: "the user is read-only",
         404: "unknown object",
         406: "malformed parameter",
+        408: "the request body did not arrive within [temboard] body_timeout",
         409: "conflicting action in progress",
         413: "request body too large",
         429: "too many failed logins from this address",
         500: "PostgreSQL is unreachable, or an operation failed on the server",
+        504: "PostgreSQL did not answer within [temboard] request_timeout",
     }
     return {str(c): {"description": text[c],
                      "content": {"application/json": {"schema": ERROR}}} for c in codes}
@@ -251,7 +253,9 @@ def operation(method, path, tag, summary, security, response, params=(), body=No
     if security:
         all_codes |= {401, 406}
     if method != "GET":
-        all_codes |= {400, 403, 406, 413}
+        all_codes |= {400, 403, 406, 408, 413}
+    if path not in NO_REQUEST_DEADLINE:
+        all_codes.add(504)
     content = ({"text/plain": {"schema": {"type": "string"}}} if text
                else {"application/json": {"schema": response}})
     op["responses"] = {"200": {"description": "success", "content": content}}
@@ -263,6 +267,10 @@ def op_id(method, path):
     words = re.sub(r"[{}]", "", path).strip("/").replace("/", "_") or "root"
     return f"{method.lower()}_{words}"
 
+
+# Endpoints that answer without PostgreSQL: no request deadline (src/http/deadline.rs).
+NO_REQUEST_DEADLINE = {"/login", "/logout", "/profile", "/status", "/status/postgres",
+                       "/notifications", "/openapi.json", "/administration/control"}
 
 PG = 500  # needs PostgreSQL: "PostgreSQL is unreachable" when it is down
 
