@@ -492,3 +492,43 @@ fn agent_connections_are_named_and_accept_the_configured_timeouts() {
     );
     assert!(seen.parse::<u32>().unwrap() >= 1, "{seen}");
 }
+
+#[test]
+fn a_parameter_given_twice_is_406_on_every_endpoint_that_reads_it() {
+    let agent = Agent::start(PgCluster::shared());
+    let session = agent.login();
+    for (path, name) in [
+        ("/statements?limit=1&limit=2", "limit"),
+        ("/statements?order=calls&order=calls", "order"),
+        ("/monitoring/history?limit=1&limit=1", "limit"),
+        (
+            "/maintenance/postgres/schema/public?limit=1&limit=2",
+            "limit",
+        ),
+        (
+            "/maintenance/postgres/schema/public?offset=0&offset=0",
+            "offset",
+        ),
+        ("/pgconf/configuration?filter=a&filter=b", "filter"),
+        (
+            "/pgconf/configuration/categories?filter=a&filter=a",
+            "filter",
+        ),
+        ("/activity?limit=1&limit=1", "limit"),
+        ("/profile?role=true&role=true", "role"),
+    ] {
+        let res = agent.get_as(path, &session);
+        assert_eq!(res.status, 406, "{path}: {}", res.text());
+        assert_eq!(
+            res.error(),
+            format!("Parameter '{name}' is malformed."),
+            "{path}"
+        );
+    }
+    // Once, the same parameters are taken (ignored keys stay ignored).
+    let res = agent.get_as(
+        "/pgconf/configuration?filter=work_mem&key=x&key=y",
+        &session,
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+}

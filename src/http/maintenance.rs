@@ -126,16 +126,16 @@ fn task_id(id: Option<String>) -> Result<String, ApiError> {
 }
 
 /// `limit` and `offset` query parameters: non-negative integers; `limit` is capped
-/// at `MAX_ROWS`, which is also its default. Given twice, the last one counts.
+/// at `MAX_ROWS`, which is also its default. Given twice: 406.
 fn page(query: &Query) -> Result<Page, ApiError> {
     let defaults = Page::default();
     let non_negative = || number(|v: &i64| *v >= 0);
     Ok(Page {
         limit: query
-            .last("limit", non_negative())?
+            .once("limit", non_negative())?
             .map_or(defaults.limit, |l| l.min(MAX_ROWS)),
         offset: query
-            .last("offset", non_negative())?
+            .once("offset", non_negative())?
             .unwrap_or(defaults.offset),
     })
 }

@@ -54,14 +54,14 @@ async fn history(_: SessionOrKey, query: Query, state: web::Data<AppState>) -> R
         .body(body))
 }
 
-/// `start` and `limit`; given twice, the last one counts. Other parameters (the web
+/// `start` and `limit`; given twice: 406. Other parameters (the web
 /// UI sends the agent key as one) are not ours.
 fn history_params(query: &Query) -> Result<ListRecords, ApiError> {
-    let start = query.last("start", |value| {
+    let start = query.once("start", |value| {
         let start = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%SZ").ok()?;
         Some(start.and_utc().timestamp())
     })?;
-    let limit = query.last("limit", number(|l: &usize| (1..=MAX_LIMIT).contains(l)))?;
+    let limit = query.once("limit", number(|l: &usize| (1..=MAX_LIMIT).contains(l)))?;
     Ok(ListRecords {
         start,
         limit: limit.unwrap_or(DEFAULT_LIMIT),

@@ -30,11 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/pgconf/configuration/{name}").route(web::delete().to(reset)));
 }
 
-/// The `filter` query parameter: none when absent or empty; given twice, the last
-/// one counts.
-fn filter(query: &Query) -> Option<String> {
-    let value = query.all("filter").last()?;
-    (!value.is_empty()).then(|| value.to_string())
+/// The `filter` query parameter: none when absent or empty; 406 when given twice.
+fn filter(query: &Query) -> Result<Option<String>, ApiError> {
+    let value = query.once("filter", |v| Some(v.to_string()))?;
+    Ok(value.filter(|v| !v.is_empty()))
 }
 
 async fn list(_: Session, query: Query, state: web::Data<AppState>) -> Reply {
@@ -52,7 +51,7 @@ async fn category(
 
 /// The settings of every category, or of one, grouped by category.
 async fn settings(category: Option<String>, query: &Query, state: &AppState) -> Reply {
-    let filter = filter(query);
+    let filter = filter(query)?;
     let msg = GetSettings { category, filter };
     let groups = state.actors.pgconf.conf.send(msg).await??;
     Ok(HttpResponse::Ok().json(groups))
@@ -60,7 +59,7 @@ async fn settings(category: Option<String>, query: &Query, state: &AppState) -> 
 
 async fn categories(_: Session, query: Query, state: web::Data<AppState>) -> Reply {
     let msg = GetCategories {
-        filter: filter(&query),
+        filter: filter(&query)?,
     };
     let names = state.actors.pgconf.conf.send(msg).await??;
     Ok(HttpResponse::Ok().json(json!({ "categories": names })))

@@ -52,23 +52,9 @@ impl Query {
             None => Ok(Some(value)),
         }
     }
-
-    /// A parameter that may be repeated: every value must be one `read` accepts (else
-    /// 406), and the last one counts. None when absent.
-    pub fn last<T>(
-        &self,
-        name: &str,
-        read: impl Fn(&str) -> Option<T>,
-    ) -> Result<Option<T>, ApiError> {
-        let mut last = None;
-        for value in self.all(name) {
-            last = Some(read(value).ok_or_else(|| ApiError::malformed(name))?);
-        }
-        Ok(last)
-    }
 }
 
-/// A reader for `once`/`last`: a number of type `T` that `accept` admits.
+/// A reader for `once`: a number of type `T` that `accept` admits.
 pub fn number<T: FromStr>(accept: impl Fn(&T) -> bool) -> impl Fn(&str) -> Option<T> {
     move |value| value.parse::<T>().ok().filter(|n| accept(n))
 }
@@ -106,23 +92,6 @@ mod tests {
         for bad in ["limit=0", "limit=x", "limit=", "limit=1&limit=2"] {
             assert_eq!(
                 Query::parse(bad).once("limit", &limit),
-                Err(ApiError::malformed("limit")),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn last_checks_every_value_and_keeps_the_last() {
-        let limit = number(|l: &i64| *l >= 0);
-        assert_eq!(
-            Query::parse("limit=1&limit=2").last("limit", &limit),
-            Ok(Some(2))
-        );
-        assert_eq!(Query::parse("key=1").last("limit", &limit), Ok(None));
-        for bad in ["limit=x&limit=2", "limit=2&limit=-1"] {
-            assert_eq!(
-                Query::parse(bad).last("limit", &limit),
                 Err(ApiError::malformed("limit")),
                 "{bad}"
             );

@@ -41,14 +41,14 @@ fn body(
     })
 }
 
-/// The snapshot the query asks for; a parameter given twice: the last one counts.
+/// The snapshot the query asks for; a parameter given twice is 406.
 /// `key` and anything else: not ours.
 fn snapshot_request(query: &Query) -> Result<TakeSnapshot, ApiError> {
     Ok(TakeSnapshot {
-        text: query.last("text", boolean)?.unwrap_or(true),
-        order: query.last("order", Order::parse)?,
-        limit: query.last("limit", number(|l: &u64| *l > 0))?,
-        since: query.last("since", snapshot_time::parse)?,
+        text: query.once("text", boolean)?.unwrap_or(true),
+        order: query.once("order", Order::parse)?,
+        limit: query.once("limit", number(|l: &u64| *l > 0))?,
+        since: query.once("since", snapshot_time::parse)?,
     })
 }
 
