@@ -14,6 +14,22 @@ fn notifications(agent: &Agent) -> Vec<Value> {
     res.json().as_array().unwrap().clone()
 }
 
+/// Failed logins recorded: rows of one minute count theirs, as
+/// `Failed login from <address> (N attempts this minute)`.
+fn failed_logins(agent: &Agent) -> u64 {
+    notifications(agent)
+        .iter()
+        .filter_map(|row| row["message"].as_str())
+        .filter(|message| message.starts_with("Failed login from "))
+        .map(|message| {
+            message
+                .split_once(" (")
+                .and_then(|(_, rest)| rest.strip_suffix(" attempts this minute)"))
+                .map_or(1, |n| n.parse().unwrap())
+        })
+        .sum()
+}
+
 #[test]
 fn kill_9_loses_no_acknowledged_notification() {
     let mut agent = Agent::start(PgCluster::shared());
@@ -87,7 +103,7 @@ fn stop_lets_in_flight_requests_finish(signal: &str) {
     wait_until(
         Duration::from_secs(5),
         "the held login to be recorded",
-        || notifications(&agent).len() == 3,
+        || failed_logins(&agent) == 3,
     );
     let status = agent.stop_with(signal);
     assert!(status.success(), "exit status {status}");
